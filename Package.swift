@@ -1,0 +1,96 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "VaultSim",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vaultsim", targets: ["vaultsim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // Domain and store: sandboxes, apps, grants, credentials, the error contract, GRDB records. No HTTP.
+        .target(
+            name: "VaultSimCore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The fake providers (Google, internal API, ...), served from Fixtures/.
+        .target(
+            name: "VaultSimProviders",
+            dependencies: [
+                "VaultSimCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The Hummingbird application: /sdk routes, HMAC verification, control API, providers mounted.
+        .target(
+            name: "VaultSimServer",
+            dependencies: [
+                "VaultSimCore",
+                "VaultSimProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Scenario model and loader, runner, driver processes, expectations, leak scanner, reports.
+        .target(
+            name: "VaultSimScenarios",
+            dependencies: [
+                "VaultSimCore",
+                "VaultSimServer",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The CLI: one ParsableCommand per subcommand.
+        .executableTarget(
+            name: "vaultsim",
+            dependencies: [
+                "VaultSimScenarios",
+                "VaultSimServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "VaultSimCoreTests",
+            dependencies: ["VaultSimCore"]
+        ),
+        .testTarget(
+            name: "VaultSimServerTests",
+            dependencies: [
+                "VaultSimServer",
+                "VaultSimProviders",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "VaultSimScenariosTests",
+            dependencies: ["VaultSimScenarios"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

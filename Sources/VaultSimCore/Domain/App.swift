@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+
+/// An application registered with the vault: it owns API keys, provider configs and grants.
+public struct App: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "apps"
+    public var id: String
+    public var name: String
+    public var createdAt: Date
+
+    public init(id: String = SecretGenerator.uuid(), name: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name
+        case createdAt = "created_at"
+    }
+}
+
+/// An API key of an app. Only a SHA-256 of the key is stored; the key itself is shown once.
+public struct APIKeyRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "api_keys"
+    public var keyHash: String
+    public var appID: String
+    /// The first characters of the key, to tell keys apart in listings.
+    public var prefix: String
+    public var createdAt: Date
+    public var revokedAt: Date?
+
+    public init(keyHash: String, appID: String, prefix: String, createdAt: Date) {
+        self.keyHash = keyHash
+        self.appID = appID
+        self.prefix = prefix
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case prefix
+        case keyHash = "key_hash"
+        case appID = "app_id"
+        case createdAt = "created_at"
+        case revokedAt = "revoked_at"
+    }
+}
+
+/// How the app is set up for one provider. An OAuth provider without client credentials is
+/// "not configured", and token requests for its grants fail as the guide's troubleshooting says.
+public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "provider_configs"
+    public var providerID: String
+    public var clientID: String?
+    public var clientSecret: String?
+    public var isConfigured: Bool
+
+    public init(providerID: String, clientID: String?, clientSecret: String?, isConfigured: Bool) {
+        self.providerID = providerID
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.isConfigured = isConfigured
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case providerID = "provider_id"
+        case clientID = "client_id"
+        case clientSecret = "client_secret"
+        case isConfigured = "is_configured"
+    }
+}
+
+/// An actor (an agent or service named by `X-Alter-Caller`) the vault has seen, with the id it
+/// returns in `X-Alter-Actor-ID`.
+public struct ActorRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "actors"
+    public var id: String
+    public var caller: String
+    public var callerType: String
+    public var firstSeenAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, caller
+        case callerType = "caller_type"
+        case firstSeenAt = "first_seen_at"
+    }
+}

@@ -1,0 +1,110 @@
+import GRDB
+
+extension VaultStore {
+    /// The schema, one named migration per change. Never edit a shipped migration: add one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: apps, keys, providers, grants, tokens, audit, journals") { db in
+            try db.create(table: "sandbox_meta") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: "apps") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(table: "api_keys") { t in
+                t.primaryKey("key_hash", .text)
+                t.column("app_id", .text).notNull().references("apps", onDelete: .cascade)
+                t.column("prefix", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+            }
+            try db.create(table: "provider_configs") { t in
+                t.primaryKey("provider_id", .text)
+                t.column("client_id", .text)
+                t.column("client_secret", .text)
+                t.column("is_configured", .boolean).notNull()
+            }
+            try db.create(table: "grants") { t in
+                t.primaryKey("id", .text)
+                t.column("kind", .text).notNull()
+                t.column("provider_id", .text).notNull().indexed()
+                t.column("status", .text).notNull()
+                t.column("account_identifier", .text)
+                t.column("account_display_name", .text)
+                t.column("scopes", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("revoked_at", .datetime)
+                t.column("revoke_reason", .text)
+                t.column("expires_at", .datetime)
+                t.column("last_used_at", .datetime)
+            }
+            try db.create(table: "managed_secrets") { t in
+                t.primaryKey("grant_id", .text).references("grants", onDelete: .cascade)
+                t.column("type", .text).notNull()
+                t.column("secret", .text).notNull()
+                t.column("identifier", .text)
+                t.column("header_name", .text)
+                t.column("secondary_name", .text)
+                t.column("region", .text)
+                t.column("service", .text)
+            }
+            try db.create(table: "issued_tokens") { t in
+                t.primaryKey("token", .text)
+                t.column("kind", .text).notNull()
+                t.column("grant_id", .text).notNull().indexed().references("grants", onDelete: .cascade)
+                t.column("provider_id", .text).notNull()
+                t.column("scopes", .text).notNull()
+                t.column("issued_at", .datetime).notNull()
+                t.column("expires_at", .datetime)
+                t.column("revoked_at", .datetime)
+            }
+            try db.create(table: "actors") { t in
+                t.primaryKey("id", .text)
+                t.column("caller", .text).notNull()
+                t.column("caller_type", .text).notNull()
+                t.column("first_seen_at", .datetime).notNull()
+                t.uniqueKey(["caller", "caller_type"])
+            }
+            try db.create(table: "audit_records") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("received_at", .datetime).notNull()
+                t.column("grant_id", .text).indexed()
+                t.column("caller", .text)
+                t.column("caller_type", .text)
+                t.column("context_header", .text)
+                t.column("actor_id", .text)
+                t.column("payload", .text).notNull()
+            }
+            try db.create(table: "token_requests") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("received_at", .datetime).notNull()
+                t.column("grant_id", .text)
+                t.column("provider_id", .text)
+                t.column("method", .text)
+                t.column("url", .text)
+                t.column("reason", .text)
+                t.column("caller", .text)
+                t.column("caller_type", .text)
+                t.column("context_header", .text)
+                t.column("actor_id", .text)
+                t.column("outcome", .text).notNull()
+            }
+            try db.create(table: "provider_requests") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("received_at", .datetime).notNull()
+                t.column("provider_id", .text).notNull().indexed()
+                t.column("method", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("query", .text).notNull()
+                t.column("headers", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("status", .integer).notNull()
+                t.column("answered_by", .text).notNull()
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import GRDB
+
+/// The vault's persistent state for one sandbox, in SQLite through GRDB.
+///
+/// Runs use an in-memory database per sandbox; `vaultsim serve` uses a file database in WAL mode
+/// with `synchronous=NORMAL` (see docs/architecture.md for why). All SQL lives in this type and
+/// its extensions.
+public final class VaultStore: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// An in-memory store, for a sandbox of one run.
+    public static func inMemory() throws -> VaultStore {
+        try VaultStore(writer: DatabaseQueue(configuration: Self.configuration()))
+    }
+
+    /// A store in a file; created and migrated if needed.
+    public static func file(at path: String) throws -> VaultStore {
+        var configuration = Self.configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return try VaultStore(writer: DatabasePool(path: path, configuration: configuration))
+    }
+
+    private static func configuration() -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.label = "VaultStore"
+        return configuration
+    }
+
+    init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+}
+
+// MARK: - Apps and keys
+
+extension VaultStore {
+    /// A value describing the sandbox this store belongs to (its id, name, development API key).
+    public func meta(_ key: String) throws -> String? {
+        try writer.read { try String.fetchOne($0, sql: "SELECT value FROM sandbox_meta WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setMeta(_ key: String, _ value: String) throws {
+        try writer.write {
+            try $0.execute(sql: "INSERT OR REPLACE INTO sandbox_meta (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+
+    public func insert(app: App) throws {
+        try writer.write { try app.insert($0) }
+    }
+
+    public func apps() throws -> [App] {
+        try writer.read { try App.fetchAll($0) }
+    }
+
+    public func insert(apiKey: APIKeyRecord) throws {
+        try writer.write { try apiKey.insert($0) }
+    }
+
+    public func apiKey(hash: String) throws -> APIKeyRecord? {
+        try writer.read { try APIKeyRecord.fetchOne($0, key: hash) }
+    }
+
+    public func apiKeys() throws -> [APIKeyRecord] {
+        try writer.read { try APIKeyRecord.fetchAll($0) }
+    }
+
+    public func save(providerConfig: ProviderConfig) throws {
+        try writer.write { try providerConfig.save($0) }
+    }
+
+    public func providerConfig(id: String) throws -> ProviderConfig? {
+        try writer.read { try ProviderConfig.fetchOne($0, key: id) }
+    }
+}
+
+// MARK: - Grants and credentials
+
+extension VaultStore {
+    public func insert(grant: Grant) throws {
+        try writer.write { try grant.insert($0) }
+    }
+
+    public func grant(id: String) throws -> Grant? {
+        try writer.read { try Grant.fetchOne($0, key: id) }
+    }
+
+    /// One page of the app's active OAuth grants, oldest first, and the total count.
+    public func activeOAuthGrants(providerID: String?, limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
+        try writer.read { db in
+            var request = Grant
+                .filter(Column("kind") == Grant.Kind.oauth.rawValue)
+                .filter(Column("status") == Grant.Status.active.rawValue)
+            if let providerID { request = request.filter(Column("provider_id") == providerID) }
+            let total = try request.fetchCount(db)
+            let page = try request.order(Column("created_at"), Column("id")).limit(max(limit, 0), offset: max(offset, 0)).fetchAll(db)
+            return (page, total)
+        }
+    }
+
+    /// Marks the grant revoked and revokes every token issued for it. Returns the updated grant.
+    public func revoke(grantID: String, reason: String?, at date: Date) throws -> Grant? {
+        try writer.write { db in
+            guard var grant = try Grant.fetchOne(db, key: grantID) else { return nil }
+            grant.status = .revoked
+            grant.revokedAt = date
+            grant.revokeReason = reason
+            try grant.update(db)
+            try IssuedToken
+                .filter(Column("grant_id") == grantID)
+                .filter(Column("revoked_at") == nil)
+                .updateAll(db, Column("revoked_at").set(to: date))
+            return grant
+        }
+    }
+
+    public func touch(grantID: String, at date: Date) throws {
+        try writer.write { db in
+            try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: date))
+        }
+    }
+
+    public func insert(secret: ManagedSecret) throws {
+        try writer.write { try secret.insert($0) }
+    }
+
+    public func managedSecret(grantID: String) throws -> ManagedSecret? {
+        try writer.read { try ManagedSecret.fetchOne($0, key: grantID) }
+    }
+
+    /// The secrets of active managed-secret grants for one provider (what that API accepts).
+    public func activeManagedSecrets(providerID: String) throws -> [ManagedSecret] {
+        try writer.read { db in
+            try ManagedSecret.fetchAll(db, sql: """
+                SELECT managed_secrets.* FROM managed_secrets
+                JOIN grants ON grants.id = managed_secrets.grant_id
+                WHERE grants.provider_id = ? AND grants.status = 'active'
+                """, arguments: [providerID])
+        }
+    }
+
+    public func allManagedSecrets() throws -> [ManagedSecret] {
+        try writer.read { try ManagedSecret.fetchAll($0) }
+    }
+}
+
+// MARK: - Tokens
+
+extension VaultStore {
+    public func insert(token: IssuedToken) throws {
+        try writer.write { try token.insert($0) }
+    }
+
+    public func issuedToken(_ value: String) throws -> IssuedToken? {
+        try writer.read { try IssuedToken.fetchOne($0, key: value) }
+    }
+
+    /// The newest access token of a grant that is still usable at `now`.
+    public func usableAccessToken(grantID: String, at now: Date) throws -> IssuedToken? {
+        try writer.read { db in
+            try IssuedToken
+                .filter(Column("grant_id") == grantID)
+                .filter(Column("kind") == IssuedToken.Kind.access.rawValue)
+                .filter(Column("revoked_at") == nil)
+                .order(Column("issued_at").desc)
+                .fetchAll(db)
+                .first { $0.isUsable(at: now) }
+        }
+    }
+
+    public func refreshToken(grantID: String) throws -> IssuedToken? {
+        try writer.read { db in
+            try IssuedToken
+                .filter(Column("grant_id") == grantID)
+                .filter(Column("kind") == IssuedToken.Kind.refresh.rawValue)
+                .filter(Column("revoked_at") == nil)
+                .order(Column("issued_at").desc)
+                .fetchOne(db)
+        }
+    }
+
+    public func allIssuedTokens() throws -> [IssuedToken] {
+        try writer.read { try IssuedToken.fetchAll($0) }
+    }
+}
+
+// MARK: - Actors, journals and audit
+
+extension VaultStore {
+    /// The actor id for a caller, created on first sight.
+    public func actorID(caller: String, callerType: String, at date: Date) throws -> String {
+        try writer.write { db in
+            if let existing = try ActorRecord
+                .filter(Column("caller") == caller && Column("caller_type") == callerType)
+                .fetchOne(db)
+            {
+                return existing.id
+            }
+            let actor = ActorRecord(id: SecretGenerator.uuid(), caller: caller, callerType: callerType, firstSeenAt: date)
+            try actor.insert(db)
+            return actor.id
+        }
+    }
+
+    public func append(audit record: AuditRecord) throws {
+        var record = record
+        try writer.write { try record.insert($0) }
+    }
+
+    public func auditRecords() throws -> [AuditRecord] {
+        try writer.read { try AuditRecord.order(Column("id")).fetchAll($0) }
+    }
+
+    public func append(tokenRequest record: TokenRequestRecord) throws {
+        var record = record
+        try writer.write { try record.insert($0) }
+    }
+
+    public func tokenRequests() throws -> [TokenRequestRecord] {
+        try writer.read { try TokenRequestRecord.order(Column("id")).fetchAll($0) }
+    }
+
+    public func append(providerRequest record: ProviderRequestRecord) throws {
+        var record = record
+        try writer.write { try record.insert($0) }
+    }
+
+    public func providerRequests(providerID: String? = nil) throws -> [ProviderRequestRecord] {
+        try writer.read { db in
+            var request = ProviderRequestRecord.order(Column("id"))
+            if let providerID { request = request.filter(Column("provider_id") == providerID) }
+            return try request.fetchAll(db)
+        }
+    }
+}

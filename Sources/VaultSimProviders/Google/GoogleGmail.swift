@@ -1,0 +1,46 @@
+import Foundation
+import VaultSimCore
+
+/// Gmail API v1 `users.messages.list`, from `data["gmail"]["messages"]` (newest first).
+struct GoogleGmail {
+    let data: JSONValue
+
+    func listMessages(_ call: ProviderCall, userID: String) -> ProviderResponse {
+        guard userID == "me" || data["gmail"]?["users"]?[userID] != nil else {
+            return GoogleErrors.error(400, status: "FAILED_PRECONDITION", message: "Precondition check failed.", reason: "failedPrecondition")
+        }
+        let q = call.query
+        var maxResults = 100
+        if let raw = q["maxResults"] {
+            guard let n = Int(raw), n >= 1 else {
+                return GoogleErrors.invalidParameter("maxResults", "Invalid value '\(raw)'")
+            }
+            maxResults = min(n, 500)
+        }
+        var messages = data["gmail"]?["messages"]?.arrayValue ?? []
+        let wanted = call.rawQuery.split(separator: "&").compactMap { pair -> String? in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 && parts[0] == "labelIds" ? String(parts[1]).removingPercentEncoding : nil
+        }
+        if !wanted.isEmpty {
+            messages = messages.filter { message in
+                let labels = Set((message["labelIds"]?.arrayValue ?? []).compactMap(\.stringValue))
+                return wanted.allSatisfy(labels.contains)
+            }
+        }
+        if q["includeSpamTrash"] != "true" {
+            messages = messages.filter { message in
+                let labels = (message["labelIds"]?.arrayValue ?? []).compactMap(\.stringValue)
+                return !labels.contains("SPAM") && !labels.contains("TRASH")
+            }
+        }
+        let offset = q["pageToken"].flatMap { Int($0.dropFirst()) } ?? 0
+        let page = messages.dropFirst(offset).prefix(maxResults)
+        var body: [String: JSONValue] = ["resultSizeEstimate": .number(Double(messages.count))]
+        if !page.isEmpty {
+            body["messages"] = .array(page.map { ["id": $0["id"] ?? .null, "threadId": $0["threadId"] ?? .null] })
+        }
+        if offset + page.count < messages.count { body["nextPageToken"] = .string("p\(offset + page.count)") }
+        return .json(200, .object(body))
+    }
+}

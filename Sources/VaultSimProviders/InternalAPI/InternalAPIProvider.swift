@@ -1,0 +1,45 @@
+import Foundation
+import VaultSimCore
+
+/// The guide's managed-secret example: an internal loyalty-points API on api.internal.com.
+/// `GET /v1/loyalty/points?user_id=` reads a balance; `POST /v1/loyalty/points` with
+/// `{"user_id", "delta"}` changes it. Data: `data["loyalty"]["accounts"][user_id]`.
+struct InternalAPIProvider: FakeProvider {
+    let descriptor = ProviderCatalog.internalAPI
+    let fixtures: FixtureLibrary
+
+    func respond(to call: ProviderCall, in sandbox: Sandbox) async throws -> ProviderResponse {
+        guard CredentialCheck.matchingSecret(call, among: try sandbox.store.activeManagedSecrets(providerID: descriptor.id)) != nil else {
+            return .json(401, ["error": "unauthorized", "message": "Missing or invalid credentials"],
+                         headers: ["www-authenticate": "Bearer realm=\"api.internal.com\""])
+        }
+        guard call.segments == ["v1", "loyalty", "points"] else {
+            return .json(404, ["error": "not_found", "message": .string("No route for \(call.method) \(call.path)")])
+        }
+        let accounts = fixtures.data(provider: descriptor.id, in: sandbox)["loyalty"]?["accounts"]?.objectValue ?? [:]
+        switch call.method {
+        case "GET":
+            guard let user = call.query["user_id"], !user.isEmpty else {
+                return .json(400, ["error": "invalid_request", "message": "user_id is required"])
+            }
+            guard let account = accounts[user] else {
+                return .json(404, ["error": "not_found", "message": .string("No loyalty account for user '\(user)'")])
+            }
+            return .json(200, Self.balance(user: user, account: account))
+        case "POST":
+            guard let body = call.json, let user = body["user_id"]?.stringValue, let delta = body["delta"]?.intValue else {
+                return .json(400, ["error": "invalid_request", "message": "Body must be {\"user_id\": string, \"delta\": integer}"])
+            }
+            var account = accounts[user]?.objectValue ?? ["points": 0, "tier": "basic"]
+            account["points"] = .number(Double((account["points"]?.intValue ?? 0) + delta))
+            sandbox.overrideData(provider: descriptor.id, with: ["loyalty": ["accounts": .object([user: .object(account)])]])
+            return .json(200, Self.balance(user: user, account: .object(account)))
+        default:
+            return .json(405, ["error": "method_not_allowed", "message": .string("\(call.method) is not allowed here")])
+        }
+    }
+
+    static func balance(user: String, account: JSONValue) -> JSONValue {
+        ["user_id": .string(user), "points": account["points"] ?? 0, "tier": account["tier"] ?? "basic"]
+    }
+}

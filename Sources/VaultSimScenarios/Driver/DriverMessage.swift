@@ -1,0 +1,86 @@
+import Foundation
+import VaultSimCore
+
+/// How a driver process is started: `vaultsim run --driver "CMD ARGS"`, or the bundled Python driver.
+public struct DriverCommand: Sendable, CustomStringConvertible {
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String: String]
+
+    public init(executable: String, arguments: [String] = [], environment: [String: String] = [:]) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+    }
+
+    /// Splits a command line on spaces, honouring single and double quotes.
+    public static func parse(_ line: String) throws -> DriverCommand {
+        var words: [String] = []
+        var current = ""
+        var quote: Character?
+        var inWord = false
+        for c in line {
+            if let q = quote {
+                if c == q { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'" {
+                quote = c
+                inWord = true
+            } else if c == " " || c == "\t" {
+                if inWord { words.append(current); current = ""; inWord = false }
+            } else {
+                current.append(c)
+                inWord = true
+            }
+        }
+        guard quote == nil else { throw DriverCommandError(message: "unbalanced quote in driver command: \(line)") }
+        if inWord { words.append(current) }
+        guard let first = words.first else { throw DriverCommandError(message: "the driver command is empty") }
+        return DriverCommand(executable: first, arguments: Array(words.dropFirst()))
+    }
+
+    public var description: String { ([executable] + arguments).joined(separator: " ") }
+}
+
+public struct DriverCommandError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// A driver's answer to one command.
+public enum DriverReply: Sendable {
+    /// The SDK call returned this result.
+    case result(JSONValue)
+    /// The SDK raised.
+    case sdkError(SDKError)
+    /// The driver could not carry out the command.
+    case protocolError(String)
+}
+
+/// An exception the SDK raised, as the driver reports it.
+public struct SDKError: Sendable, Equatable {
+    public var className: String
+    public var ancestors: [String]
+    public var message: String
+    public var attributes: JSONValue
+    public var raw: JSONValue
+
+    init?(_ value: JSONValue) {
+        guard let className = value["class"]?.stringValue else { return nil }
+        self.className = className
+        self.ancestors = (value["ancestors"]?.arrayValue ?? []).compactMap(\.stringValue)
+        self.message = value["message"]?.stringValue ?? value["str"]?.stringValue ?? ""
+        self.attributes = value["attributes"] ?? .object([:])
+        self.raw = value
+    }
+
+    /// `GrantNotFoundError (BackendError > AlterSDKError): message`.
+    public var summary: String {
+        "\(className) (\(ancestors.prefix(3).joined(separator: " > "))): \(message)"
+    }
+}
+
+/// Why a driver could not be used: it would not start, crashed, hung or wrote garbage.
+public struct DriverFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

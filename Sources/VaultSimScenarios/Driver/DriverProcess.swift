@@ -1,0 +1,223 @@
+import Foundation
+import Subprocess
+import Synchronization
+import VaultSimCore
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// One running driver, spoken to in JSON lines (docs/driver-protocol.md). Every call has a
+/// timeout; a driver that exits, hangs or writes a non-protocol line fails the pending calls
+/// with a clear reason and is killed, and the caller goes on.
+public actor DriverProcess {
+    public let command: DriverCommand
+    private var pending: [Int: CheckedContinuation<DriverReply, any Error>] = [:]
+    private var nextID = 1
+    private var failure: DriverFailure?
+    private var stdoutLines: [String] = []
+    private var stderrLines: [String] = []
+    private var exitStatus: String?
+    private let outgoing: AsyncStream<String>.Continuation
+    private let kills: AsyncStream<Void>.Continuation
+    private var runner: Task<Void, Never>?
+
+    /// Most of stderr kept in memory; the rest is dropped with a note (a babbling driver must
+    /// not exhaust memory).
+    static let stderrLineLimit = 20_000
+
+    private init(command: DriverCommand, outgoing: AsyncStream<String>.Continuation, kills: AsyncStream<Void>.Continuation) {
+        self.command = command
+        self.outgoing = outgoing
+        self.kills = kills
+    }
+
+    /// Starts the driver process.
+    public static func launch(_ command: DriverCommand) -> DriverProcess {
+        let (lines, outgoing) = AsyncStream<String>.makeStream()
+        let (killStream, kills) = AsyncStream<Void>.makeStream()
+        let driver = DriverProcess(command: command, outgoing: outgoing, kills: kills)
+        let task = Task { await driver.runProcess(lines: lines, killStream: killStream) }
+        Task { await driver.setRunner(task) }
+        return driver
+    }
+
+    private func setRunner(_ task: Task<Void, Never>) { runner = task }
+
+    private func runProcess(lines: AsyncStream<String>, killStream: AsyncStream<Void>) async {
+        let executable: Executable = command.executable.contains("/")
+            ? .path(FilePath(command.executable)) : .name(command.executable)
+        var environment: [Environment.Key: String?] = [:]
+        for (key, value) in command.environment { environment[Environment.Key(rawValue: key)!] = value }
+        do {
+            let result = try await run(
+                executable, arguments: Arguments(command.arguments), environment: .inherit.updating(environment),
+                input: .inputWriter, output: .sequence, error: .sequence
+            ) { execution in
+                await withTaskGroup(of: String.self) { group in
+                    group.addTask {
+                        for await line in lines {
+                            do { _ = try await execution.standardInputWriter.write(line + "\n") } catch { break }
+                        }
+                        try? await execution.standardInputWriter.finish()
+                        return "stdin"
+                    }
+                    group.addTask {
+                        do {
+                            for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 << 20)) {
+                                await self.received(line)
+                            }
+                        } catch {
+                            await self.fail("the driver's output could not be read: \(error)")
+                        }
+                        await self.stdoutClosed()
+                        return "stdout"
+                    }
+                    group.addTask {
+                        do {
+                            for try await line in execution.standardError.strings(bufferingPolicy: .unbounded) {
+                                await self.receivedStderr(line)
+                            }
+                        } catch {}
+                        return "stderr"
+                    }
+                    group.addTask {
+                        for await _ in killStream {
+                            try? execution.send(signal: .kill)
+                        }
+                        return "killer"
+                    }
+                    var open: Set = ["stdin", "stdout", "stderr"]
+                    while let done = await group.next() {
+                        open.remove(done)
+                        if open.isEmpty { break }
+                    }
+                    group.cancelAll()
+                }
+            }
+            finished(status: "\(result.terminationStatus)")
+        } catch {
+            fail("could not start the driver '\(command)': \(error)")
+            finished(status: "not started")
+        }
+    }
+
+    // MARK: Calls
+
+    /// Sends one command and waits for its reply, at most `timeout`.
+    public func call(_ op: String, params: JSONValue, timeout: Duration) async throws -> DriverReply {
+        if let failure { throw failure }
+        let id = nextID
+        nextID += 1
+        let line: JSONValue = ["id": .number(Double(id)), "op": .string(op), "params": params]
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.timedOut(id: id, op: op, timeout: timeout)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            pending[id] = continuation
+            outgoing.yield(line.jsonText)
+        }
+    }
+
+    private func timedOut(id: Int, op: String, timeout: Duration) {
+        guard pending[id] != nil else { return }
+        fail("the driver did not answer '\(op)' within \(timeout) (hung?); it was killed")
+    }
+
+    private func received(_ line: String) {
+        stdoutLines.append(line)
+        if line.trimmingCharacters(in: .whitespaces).isEmpty { return }
+        guard let message = JSONValue.parse(line), case .object = message else {
+            fail("the driver wrote a line that is not protocol JSON on stdout: \(Self.clip(line))")
+            return
+        }
+        guard let id = message["id"]?.intValue, let continuation = pending.removeValue(forKey: id) else {
+            if let text = message["protocol_error"]?.stringValue, message["id"] == .null {
+                fail("the driver reported a protocol error without an id: \(text)")
+            } else {
+                fail("the driver answered an id it was not asked (\(message["id"]?.jsonText ?? "none")): \(Self.clip(line))")
+            }
+            return
+        }
+        if message["ok"]?.boolValue == true {
+            continuation.resume(returning: .result(message["result"] ?? .null))
+        } else if let text = message["protocol_error"]?.stringValue {
+            continuation.resume(returning: .protocolError(text))
+        } else if let error = message["error"].flatMap(SDKError.init) {
+            continuation.resume(returning: .sdkError(error))
+        } else {
+            continuation.resume(throwing: DriverFailure(message: "the driver's reply has neither a result nor an error: \(Self.clip(line))"))
+        }
+    }
+
+    private func receivedStderr(_ line: String) {
+        if stderrLines.count < Self.stderrLineLimit {
+            stderrLines.append(line)
+        } else if stderrLines.count == Self.stderrLineLimit {
+            stderrLines.append("[vaultsim: stderr cut after \(Self.stderrLineLimit) lines]")
+        }
+    }
+
+    private func stdoutClosed() {
+        let status = exitStatus.map { " (\($0))" } ?? ""
+        fail("the driver exited or closed its stdout\(status)\(stderrTail)")
+        outgoing.finish()
+    }
+
+    private func finished(status: String) {
+        exitStatus = status
+        kills.finish()
+        outgoing.finish()
+        failPending(DriverFailure(message: "the driver exited (\(status))\(stderrTail)"))
+    }
+
+    /// Records the first failure, fails every pending call with it and kills the process.
+    private func fail(_ message: String) {
+        if failure == nil { failure = DriverFailure(message: message) }
+        failPending(failure!)
+        kills.yield()
+    }
+
+    private func failPending(_ failure: DriverFailure) {
+        let waiting = pending
+        pending = [:]
+        for continuation in waiting.values { continuation.resume(throwing: failure) }
+    }
+
+    // MARK: Shutdown and output
+
+    /// Closes stdin so the driver exits; kills it if it has not exited within `grace`.
+    /// Returns its termination status.
+    @discardableResult
+    public func shutdown(grace: Duration = .seconds(5)) async -> String {
+        outgoing.finish()
+        let deadline = ContinuousClock.now + grace
+        while exitStatus == nil, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if exitStatus == nil {
+            kills.yield()
+            await runner?.value
+        }
+        return exitStatus ?? "unknown"
+    }
+
+    /// Everything the driver wrote on stderr (the SDK's log).
+    public var stderr: String { stderrLines.joined(separator: "\n") }
+
+    /// Every line the driver wrote on stdout.
+    public var stdout: String { stdoutLines.joined(separator: "\n") }
+
+    /// The first failure (crash, hang, garbage), if any.
+    public var driverFailure: DriverFailure? { failure }
+
+    private var stderrTail: String {
+        let tail = stderrLines.suffix(15)
+        return tail.isEmpty ? "" : "; last stderr lines:\n    " + tail.joined(separator: "\n    ")
+    }
+
+    static func clip(_ text: String) -> String { text.count > 200 ? String(text.prefix(200)) + "…" : text }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import VaultSimCore
+
+/// Reads scenario files (YAML, format `vaultsim: 1`) into `Scenario`s. Every problem is reported
+/// with its file, line and column; nothing about a malformed file is guessed.
+public enum ScenarioLoader {
+    public static let formatVersion = 1
+
+    /// Loads every `.yaml`/`.yml` file under the given files and folders (folders recursively, in
+    /// name order). Returns the scenarios of the good files and the errors of the bad ones.
+    public static func load(paths: [String]) -> (scenarios: [Scenario], errors: [ScenarioLoadError]) {
+        var scenarios: [Scenario] = []
+        var errors: [ScenarioLoadError] = []
+        for (file, root) in expand(paths, errors: &errors) {
+            do {
+                let text = try String(contentsOfFile: file, encoding: .utf8)
+                scenarios.append(try parse(text, file: file, defaultID: defaultID(file: file, root: root)))
+            } catch let error as ScenarioLoadError {
+                errors.append(error)
+            } catch {
+                errors.append(ScenarioLoadError(SourceLocation(file: file, line: 1, column: 1), "cannot read the file: \(error)"))
+            }
+        }
+        var seen: [String: SourceLocation] = [:]
+        for scenario in scenarios {
+            if let first = seen[scenario.id] {
+                errors.append(ScenarioLoadError(scenario.location, "duplicate scenario id '\(scenario.id)' (first at \(first))"))
+            }
+            seen[scenario.id] = scenario.location
+        }
+        return (scenarios, errors)
+    }
+
+    /// Parses one scenario document.
+    public static func parse(_ text: String, file: String, defaultID: String) throws(ScenarioLoadError) -> Scenario {
+        let root = try YAMLNode.parse(text, file: file)
+        var top = try MappingReader(root, context: "the scenario")
+        let versionNode = try top.required("vaultsim")
+        guard case .scalar(let version) = versionNode.value, version.intValue == formatVersion else {
+            throw ScenarioLoadError(versionNode.location, "unsupported format version \(versionNode.json.jsonText); this VaultSim reads 'vaultsim: \(formatVersion)'")
+        }
+        let id = try top.string("id") ?? defaultID
+        let title = try top.string("title") ?? id
+        let tags = try top.stringList("tags") ?? []
+        let given = try top.node("given").map(parseGiven) ?? Given()
+        var bindings: Set<String> = ["sandbox.id"]
+        for grant in given.grants { bindings.insert("grants.\(grant.name)") }
+        for secret in given.secrets { bindings.insert("secrets.\(secret.name)") }
+
+        let stepsNode = try top.required("steps")
+        guard case .sequence(let stepNodes) = stepsNode.value, !stepNodes.isEmpty else {
+            throw ScenarioLoadError(stepsNode.location, "'steps' must be a non-empty list")
+        }
+        var steps: [Step] = []
+        for (index, node) in stepNodes.enumerated() {
+            steps.append(try StepParser(bindings: bindings, grantNames: Set(given.grants.map(\.name) + given.secrets.map(\.name)))
+                .parse(node, index: index))
+        }
+        let checks = try top.node("then").map { node throws(ScenarioLoadError) in try parseThen(node, bindings: bindings) } ?? []
+        try top.rejectUnknownKeys(allowed: ["vaultsim", "id", "title", "tags", "given", "steps", "then"])
+        return Scenario(id: id, title: title, tags: tags, location: root.location, given: given, steps: steps, then: checks)
+    }
+
+    // MARK: given
+
+    static func parseGiven(_ node: YAMLNode) throws(ScenarioLoadError) -> Given {
+        var reader = try MappingReader(node, context: "given")
+        var given = Given()
+        if let client = reader.node("client") { given.client = try parseClient(client) }
+        if let grants = reader.node("grants") {
+            var map = try MappingReader(grants, context: "given.grants")
+            for name in map.keys {
+                let seedNode = map.node(name)!
+                given.grants.append((name, try parseGrantSeed(seedNode, context: "given.grants.\(name)")))
+            }
+        }
+        if let secrets = reader.node("secrets") {
+            var map = try MappingReader(secrets, context: "given.secrets")
+            for name in map.keys {
+                let seedNode = map.node(name)!
+                if given.grants.contains(where: { $0.name == name }) {
+                    throw ScenarioLoadError(seedNode.location, "'\(name)' names both a grant and a secret")
+                }
+                given.secrets.append((name, try parseSecretSeed(seedNode, context: "given.secrets.\(name)")))
+            }
+        }
+        if let providers = reader.node("providers") {
+            var map = try MappingReader(providers, context: "given.providers")
+            for provider in map.keys {
+                let providerNode = map.node(provider)!
+                guard ProviderCatalog.descriptor(id: provider) != nil else {
+                    throw ScenarioLoadError(providerNode.location, "unknown provider '\(provider)' (known: \(ProviderCatalog.all.map(\.id).joined(separator: ", ")))")
+                }
+                var p = try MappingReader(providerNode, context: "given.providers.\(provider)")
+                if let data = p.node("data") { given.providerData.append((provider, data.json)) }
+                if let faults = p.node("faults") {
+                    guard case .sequence(let items) = faults.value else {
+                        throw ScenarioLoadError(faults.location, "given.providers.\(provider).faults must be a list")
+                    }
+                    for item in items { given.faults.append(try parseFault(item, provider: provider, context: "fault")) }
+                }
+                try p.rejectUnknownKeys(allowed: ["data", "faults"])
+            }
+        }
+        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers"])
+        return given
+    }
+
+    static func parseClient(_ node: YAMLNode) throws(ScenarioLoadError) -> ClientSetup {
+        var reader = try MappingReader(node, context: "given.client")
+        var client = ClientSetup()
+        client.caller = try reader.string("caller")
+        client.callerType = try reader.string("caller_type")
+        if let key = reader.node("api_key") {
+            guard let value = ClientSetup.APIKey(rawValue: (try? MappingReader.string(key, "")) ?? "") else {
+                throw ScenarioLoadError(key.location, "given.client.api_key must be 'valid' or 'invalid'")
+            }
+            client.apiKey = value
+        }
+        if let vault = reader.node("vault") {
+            guard let value = ClientSetup.Vault(rawValue: (try? MappingReader.string(vault, "")) ?? "") else {
+                throw ScenarioLoadError(vault.location, "given.client.vault must be 'reachable' or 'unreachable'")
+            }
+            client.vault = value
+        }
+        client.timeout = try reader.double("timeout")
+        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout"])
+        return client
+    }
+
+    static func parseGrantSeed(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> GrantSeed {
+        var reader = try MappingReader(node, context: context)
+        let providerNode = try reader.required("provider")
+        let provider = try MappingReader.string(providerNode, "\(context).provider")
+        guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth else {
+            throw ScenarioLoadError(providerNode.location, "\(context).provider: '\(provider)' is not an OAuth provider (known: \(ProviderCatalog.all.filter { $0.kind == .oauth }.map(\.id).joined(separator: ", ")))")
+        }
+        var seed = GrantSeed(provider: provider)
+        seed.account = try reader.string("account")
+        seed.displayName = try reader.string("display_name")
+        seed.scopes = try reader.stringList("scopes") ?? []
+        if let status = reader.node("status") {
+            guard let value = Grant.Status(rawValue: (try? MappingReader.string(status, "")) ?? "") else {
+                throw ScenarioLoadError(status.location, "\(context).status must be 'active' or 'revoked'")
+            }
+            seed.status = value
+        }
+        seed.tokenLifetime = try reader.int("token_lifetime")
+        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime"])
+        return seed
+    }
+
+    static func parseSecretSeed(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> SecretSeed {
+        var reader = try MappingReader(node, context: context)
+        let typeNode = try reader.required("type")
+        guard let type = CredentialType(rawValue: try MappingReader.string(typeNode, "\(context).type")) else {
+            throw ScenarioLoadError(typeNode.location, "\(context).type must be one of: \(CredentialType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var seed = SecretSeed(type: type)
+        if let providerNode = reader.node("provider") {
+            let provider = try MappingReader.string(providerNode, "\(context).provider")
+            guard ProviderCatalog.descriptor(id: provider)?.kind == .managed else {
+                throw ScenarioLoadError(providerNode.location, "\(context).provider: '\(provider)' is not a managed-secret API (known: \(ProviderCatalog.all.filter { $0.kind == .managed }.map(\.id).joined(separator: ", ")))")
+            }
+            seed.provider = provider
+        }
+        if let secretNode = reader.node("secret") {
+            let secret = try MappingReader.string(secretNode, "\(context).secret")
+            guard secret.count >= 8 else {
+                throw ScenarioLoadError(secretNode.location, "\(context).secret must have at least 8 characters (shorter values cannot be searched for leaks reliably); leave it out to have one generated")
+            }
+            seed.secret = secret
+        }
+        seed.identifier = try reader.string("identifier")
+        seed.header = try reader.string("header")
+        seed.secondaryName = try reader.string("secondary_name")
+        seed.region = try reader.string("region")
+        seed.service = try reader.string("service")
+        try reader.rejectUnknownKeys(allowed: ["type", "provider", "secret", "identifier", "header", "secondary_name", "region", "service"])
+        return seed
+    }
+
+    static func parseFault(_ node: YAMLNode, provider: String, context: String) throws(ScenarioLoadError) -> ProviderFault {
+        var reader = try MappingReader(node, context: context)
+        let status = try reader.int("status") ?? 500
+        guard (100...599).contains(status) else { throw ScenarioLoadError(node.location, "\(context).status must be an HTTP status (100–599)") }
+        var headers = try reader.stringMap("headers") ?? [:]
+        var body = ""
+        if let bodyNode = reader.node("body") {
+            if case .scalar(.string(let s)) = bodyNode.value {
+                body = s
+                if headers.keys.allSatisfy({ $0.lowercased() != "content-type" }) { headers["content-type"] = "text/plain; charset=utf-8" }
+            } else {
+                body = bodyNode.json.jsonText
+                if headers.keys.allSatisfy({ $0.lowercased() != "content-type" }) { headers["content-type"] = "application/json" }
+            }
+        }
+        let fault = ProviderFault(
+            providerID: provider, method: try reader.string("method")?.uppercased(), pathPrefix: try reader.string("path_prefix"),
+            status: status, body: body, headers: Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value) }),
+            delayMilliseconds: try reader.int("delay_ms") ?? 0, times: try reader.int("times"))
+        try reader.rejectUnknownKeys(allowed: ["status", "headers", "body", "method", "path_prefix", "delay_ms", "times"])
+        return fault
+    }
+
+    // MARK: then
+
+    static func parseThen(_ node: YAMLNode, bindings: Set<String>) throws(ScenarioLoadError) -> [ThenCheck] {
+        var reader = try MappingReader(node, context: "then")
+        var checks: [ThenCheck] = []
+        if let journal = reader.node("provider_journal") {
+            var map = try MappingReader(journal, context: "then.provider_journal")
+            for provider in map.keys {
+                let patternNode = map.node(provider)!
+                guard ProviderCatalog.descriptor(id: provider) != nil else {
+                    throw ScenarioLoadError(patternNode.location, "unknown provider '\(provider)' (known: \(ProviderCatalog.all.map(\.id).joined(separator: ", ")))")
+                }
+                checks.append(ThenCheck(subject: .providerJournal(provider), pattern: try Pattern.parse(patternNode, bindings: bindings),
+                                        location: patternNode.location))
+            }
+        }
+        if let audit = reader.node("audit") {
+            checks.append(ThenCheck(subject: .audit, pattern: try Pattern.parse(audit, bindings: bindings), location: audit.location))
+        }
+        if let tokens = reader.node("token_requests") {
+            checks.append(ThenCheck(subject: .tokenRequests, pattern: try Pattern.parse(tokens, bindings: bindings), location: tokens.location))
+        }
+        try reader.rejectUnknownKeys(allowed: ["provider_journal", "audit", "token_requests"])
+        return checks
+    }
+
+    // MARK: files
+
+    static func expand(_ paths: [String], errors: inout [ScenarioLoadError]) -> [(file: String, root: String)] {
+        let fm = FileManager.default
+        var files: [(String, String)] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                errors.append(ScenarioLoadError(SourceLocation(file: path, line: 0, column: 0), "no such file or folder"))
+                continue
+            }
+            if !isDirectory.boolValue {
+                files.append((path, URL(fileURLWithPath: path).deletingLastPathComponent().path))
+                continue
+            }
+            let found = (fm.enumerator(atPath: path)?.compactMap { $0 as? String } ?? [])
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+            if found.isEmpty {
+                errors.append(ScenarioLoadError(SourceLocation(file: path, line: 0, column: 0), "no scenario files (*.yaml) in this folder"))
+            }
+            files += found.map { ((path as NSString).appendingPathComponent($0), path) }
+        }
+        return files
+    }
+
+    static func defaultID(file: String, root: String) -> String {
+        var relative = file.hasPrefix(root) ? String(file.dropFirst(root.count)) : (file as NSString).lastPathComponent
+        while relative.hasPrefix("/") { relative.removeFirst() }
+        for suffix in [".yaml", ".yml"] where relative.hasSuffix(suffix) { relative.removeLast(suffix.count) }
+        return relative
+    }
+}

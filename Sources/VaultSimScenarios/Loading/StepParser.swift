@@ -1,0 +1,166 @@
+import Foundation
+import VaultSimCore
+
+/// Parses one entry of `steps:`: exactly one action key, an optional `id` and `expect`.
+struct StepParser {
+    let bindings: Set<String>
+    /// Names of grants and secrets, which `grant:` may name.
+    let grantNames: Set<String>
+
+    static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock"]
+
+    func parse(_ node: YAMLNode, index: Int) throws(ScenarioLoadError) -> Step {
+        var reader = try MappingReader(node, context: "steps[\(index)]")
+        let id = try reader.string("id") ?? "step \(index + 1)"
+        let present = reader.keys.filter(Self.actions.contains)
+        guard present.count == 1 else {
+            throw ScenarioLoadError(node.location, present.isEmpty
+                ? "steps[\(index)] needs one action: \(Self.actions.joined(separator: ", "))"
+                : "steps[\(index)] has several actions (\(present.joined(separator: ", "))); use one step each")
+        }
+        let name = present[0]
+        let body = reader.node(name)!
+        let context = "steps[\(index)].\(name)"
+        let action: Action
+        switch name {
+        case "request": action = .request(try requestParams(body, context: context))
+        case "list_grants": action = .listGrants(try listParams(body, context: context))
+        case "revoke_grant": action = .revokeGrant(try revokeParams(body, context: context))
+        case "provider_fault":
+            var r = try MappingReader(body, context: context)
+            let provider = try r.requiredString("provider")
+            guard ProviderCatalog.descriptor(id: provider) != nil else {
+                throw ScenarioLoadError(body.location, "\(context).provider: unknown provider '\(provider)'")
+            }
+            var rest = body
+            if case .mapping(let pairs) = body.value { rest.value = .mapping(pairs.filter { $0.key != "provider" }) }
+            action = .providerFault(try ScenarioLoader.parseFault(rest, provider: provider, context: context))
+        case "revoke_at_vault":
+            var r = try MappingReader(body, context: context)
+            let grant = try grantReference(&r, context: context)
+            let reason = try r.string("reason")
+            try r.rejectUnknownKeys(allowed: ["grant", "reason"])
+            action = .revokeAtVault(grant: grant, reason: reason)
+        default:
+            action = .advanceClock(seconds: try Self.duration(body, context: context))
+        }
+        let expectation: StepExpectation
+        if let expectNode = reader.node("expect") {
+            guard action.driverOp != nil else { throw ScenarioLoadError(expectNode.location, "\(name) is a condition; it has nothing to expect") }
+            expectation = try parseExpectation(expectNode, context: "steps[\(index)].expect")
+        } else {
+            expectation = action.driverOp == nil ? .none : .result(nil)
+        }
+        try reader.rejectUnknownKeys(allowed: ["id", "expect"] + Self.actions)
+        return Step(id: id, location: node.location, action: action, expect: expectation)
+    }
+
+    private func grantReference(_ reader: inout MappingReader, context: String) throws(ScenarioLoadError) -> String {
+        let node = try reader.required("grant")
+        let name = try MappingReader.string(node, "\(context).grant")
+        guard grantNames.contains(name) else {
+            throw ScenarioLoadError(node.location, "\(context).grant: no grant or secret named '\(name)' in given (defined: \(grantNames.sorted().joined(separator: ", ")))")
+        }
+        return name
+    }
+
+    /// `grant: NAME` becomes `grant_id: ${grants.NAME}`; `grant_id:` is passed as written.
+    private func grantID(_ reader: inout MappingReader, context: String, into params: inout [String: JSONValue]) throws(ScenarioLoadError) {
+        if reader.keys.contains("grant") {
+            let name = try grantReference(&reader, context: context)
+            params["grant_id"] = .string(bindings.contains("grants.\(name)") ? "${grants.\(name)}" : "${secrets.\(name)}")
+        }
+        if let literal = try reader.string("grant_id") {
+            guard params["grant_id"] == nil else { throw ScenarioLoadError(reader.node.location, "\(context) has both grant and grant_id") }
+            params["grant_id"] = .string(literal)
+        }
+    }
+
+    func requestParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+        var r = try MappingReader(node, context: context)
+        var params: [String: JSONValue] = [:]
+        params["method"] = .string(try r.requiredString("method").uppercased())
+        let urlNode = try r.required("url")
+        let url = try MappingReader.string(urlNode, "\(context).url")
+        do { _ = try HostMap.provider(forRealURL: url) } catch { throw ScenarioLoadError(urlNode.location, "\(context).url: \(error)") }
+        params["url"] = .string(url)
+        try grantID(&r, context: context, into: &params)
+        if let provider = try r.string("provider") { params["provider"] = .string(provider) }
+        if let account = try r.string("account") { params["account"] = .string(account) }
+        if let json = r.node("json") {
+            guard case .mapping = json.value else { throw ScenarioLoadError(json.location, "\(context).json must be a mapping (the SDK takes a dict)") }
+            params["json"] = json.json
+        }
+        if let body = try r.string("body") { params["body_base64"] = .string(Data(body.utf8).base64EncodedString()) }
+        for key in ["extra_headers", "query_params", "path_params", "context"] {
+            if let map = try r.stringMap(key) { params[key] = .object(map.mapValues(JSONValue.string)) }
+        }
+        if let reason = try r.string("reason") { params["reason"] = .string(reason) }
+        try r.rejectUnknownKeys(allowed: ["method", "url", "grant", "grant_id", "provider", "account", "json", "body",
+                                          "extra_headers", "query_params", "path_params", "reason", "context"])
+        try validatePlaceholders(in: .object(params), at: node.location)
+        return .object(params)
+    }
+
+    func listParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+        if case .scalar(.null) = node.value { return [:] }
+        var r = try MappingReader(node, context: context)
+        var params: [String: JSONValue] = [:]
+        if let provider = try r.string("provider_id") { params["provider_id"] = .string(provider) }
+        if let limit = try r.int("limit") { params["limit"] = .number(Double(limit)) }
+        if let offset = try r.int("offset") { params["offset"] = .number(Double(offset)) }
+        try r.rejectUnknownKeys(allowed: ["provider_id", "limit", "offset"])
+        return .object(params)
+    }
+
+    func revokeParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+        var r = try MappingReader(node, context: context)
+        var params: [String: JSONValue] = [:]
+        try grantID(&r, context: context, into: &params)
+        guard params["grant_id"] != nil else { throw ScenarioLoadError(node.location, "\(context) needs 'grant' or 'grant_id'") }
+        if let reason = try r.string("reason") { params["reason"] = .string(reason) }
+        try r.rejectUnknownKeys(allowed: ["grant", "grant_id", "reason"])
+        try validatePlaceholders(in: .object(params), at: node.location)
+        return .object(params)
+    }
+
+    private func validatePlaceholders(in value: JSONValue, at location: SourceLocation) throws(ScenarioLoadError) {
+        switch value {
+        case .string(let s): try Placeholders.validate(s, at: location, known: bindings)
+        case .array(let items): for item in items { try validatePlaceholders(in: item, at: location) }
+        case .object(let members): for member in members.values { try validatePlaceholders(in: member, at: location) }
+        default: break
+        }
+    }
+
+    func parseExpectation(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> StepExpectation {
+        var r = try MappingReader(node, context: context)
+        let result = r.node("result")
+        let error = r.node("error")
+        try r.rejectUnknownKeys(allowed: ["result", "error"])
+        switch (result, error) {
+        case (let result?, nil):
+            return .result(try Pattern.parse(result, bindings: bindings))
+        case (nil, let error?):
+            var e = try MappingReader(error, context: "\(context).error")
+            let expectation = ErrorExpectation(
+                className: try e.requiredString("class"), ancestors: try e.stringList("ancestors") ?? [],
+                message: try e.node("message").map { n throws(ScenarioLoadError) in try Pattern.parse(n, bindings: bindings) },
+                attributes: try e.node("attributes").map { n throws(ScenarioLoadError) in try Pattern.parse(n, bindings: bindings) })
+            try e.rejectUnknownKeys(allowed: ["class", "ancestors", "message", "attributes"])
+            return .error(expectation)
+        default:
+            throw ScenarioLoadError(node.location, "\(context) needs exactly one of 'result' or 'error'")
+        }
+    }
+
+    /// `90`, `90s`, `15m`, `2h`, `1d` → seconds.
+    static func duration(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> Double {
+        if case .scalar(.number(let n)) = node.value, n >= 0 { return n }
+        if case .scalar(.string(let s)) = node.value, let unit = s.last, let n = Double(s.dropLast()), n >= 0 {
+            let factor: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)]
+            if let factor { return n * factor }
+        }
+        throw ScenarioLoadError(node.location, "\(context) must be a duration such as 90, 90s, 15m, 2h or 1d")
+    }
+}

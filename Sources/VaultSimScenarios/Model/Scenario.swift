@@ -1,0 +1,121 @@
+import Foundation
+import VaultSimCore
+
+/// One conformance scenario: a world to set up (`given`), SDK calls and conditions in order
+/// (`steps`), and what the vault and providers must have seen afterwards (`then`).
+/// The file format is documented in docs/scenario-format.md.
+public struct Scenario: Sendable {
+    public var id: String
+    public var title: String
+    public var tags: [String]
+    public var location: SourceLocation
+    public var given: Given
+    public var steps: [Step]
+    public var then: [ThenCheck]
+    /// Ops the driver must support to run this scenario.
+    public var requiredCapabilities: Set<String> {
+        Set(steps.compactMap(\.action.driverOp))
+    }
+}
+
+/// The world a scenario starts in.
+public struct Given: Sendable {
+    public var client = ClientSetup()
+    /// Named grants; steps refer to them by name and expectations as `${grants.NAME}`.
+    public var grants: [(name: String, seed: GrantSeed)] = []
+    public var secrets: [(name: String, seed: SecretSeed)] = []
+    public var providerData: [(provider: String, data: JSONValue)] = []
+    public var faults: [ProviderFault] = []
+}
+
+/// How the driver's SDK client is made.
+public struct ClientSetup: Sendable {
+    public enum APIKey: String, Sendable { case valid, invalid }
+    public enum Vault: String, Sendable { case reachable, unreachable }
+
+    public var caller: String?
+    public var callerType: String?
+    public var apiKey: APIKey = .valid
+    public var vault: Vault = .reachable
+    /// The SDK's own HTTP timeout, in seconds.
+    public var timeout: Double?
+}
+
+/// One step: an SDK call (judged against `expect`) or a condition put on the world.
+public struct Step: Sendable {
+    public var id: String
+    public var location: SourceLocation
+    public var action: Action
+    public var expect: StepExpectation
+}
+
+public enum Action: Sendable {
+    case request(JSONValue)
+    case listGrants(JSONValue)
+    case revokeGrant(JSONValue)
+    /// A fault a provider starts answering with.
+    case providerFault(ProviderFault)
+    /// The grant is revoked at the vault, outside the app (a user or admin in the portal).
+    case revokeAtVault(grant: String, reason: String?)
+    /// Virtual time passes.
+    case advanceClock(seconds: Double)
+
+    /// The driver op this action calls, if it is an SDK call.
+    public var driverOp: String? {
+        switch self {
+        case .request: "request"
+        case .listGrants: "list_grants"
+        case .revokeGrant: "revoke_grant"
+        case .providerFault, .revokeAtVault, .advanceClock: nil
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .request: "request"
+        case .listGrants: "list_grants"
+        case .revokeGrant: "revoke_grant"
+        case .providerFault: "provider_fault"
+        case .revokeAtVault: "revoke_at_vault"
+        case .advanceClock: "advance_clock"
+        }
+    }
+}
+
+/// What an SDK call must produce.
+public enum StepExpectation: Sendable {
+    /// Success; the result must match the pattern if one is given.
+    case result(Pattern?)
+    /// The SDK raises an exception of `className` (with these ancestors, message and attributes).
+    case error(ErrorExpectation)
+    /// Conditions have nothing to expect.
+    case none
+}
+
+public struct ErrorExpectation: Sendable {
+    public var className: String
+    public var ancestors: [String]
+    public var message: Pattern?
+    public var attributes: Pattern?
+}
+
+/// A check on what the vault or a provider saw, after the last step.
+public struct ThenCheck: Sendable {
+    public enum Subject: Sendable, Equatable {
+        case providerJournal(String)
+        case audit
+        case tokenRequests
+    }
+
+    public var subject: Subject
+    public var pattern: Pattern
+    public var location: SourceLocation
+
+    public var name: String {
+        switch subject {
+        case .providerJournal(let p): "provider_journal.\(p)"
+        case .audit: "audit"
+        case .tokenRequests: "token_requests"
+        }
+    }
+}

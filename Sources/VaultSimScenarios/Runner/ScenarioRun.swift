@@ -1,0 +1,221 @@
+import Foundation
+import VaultSimCore
+import VaultSimServer
+
+/// The work of running one scenario; collects failures rather than stopping at the first one
+/// (except when the driver itself fails, which ends the steps).
+struct ScenarioRun {
+    let scenario: Scenario
+    let runner: ScenarioRunner
+    var failures: [String] = []
+    var skipReason: String?
+    var sdkInfo: JSONValue?
+    var driverLog = ""
+    private var bindings: [String: String] = [:]
+
+    init(scenario: Scenario, runner: ScenarioRunner) {
+        self.scenario = scenario
+        self.runner = runner
+    }
+
+    mutating func execute() async {
+        let registry = runner.server.registry
+        let sandbox: Sandbox
+        do {
+            sandbox = try registry.create(name: scenario.id)
+            try prepare(sandbox)
+        } catch {
+            failures.append("given (\(scenario.location)): cannot set up the sandbox: \(error)")
+            return
+        }
+        defer { registry.remove(id: sandbox.id) }
+        let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id)
+        let driver = DriverProcess.launch(runner.driver)
+
+        if await start(driver, sandbox: sandbox) {
+            for step in scenario.steps {
+                guard await perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap) else { break }
+            }
+            if await driver.driverFailure == nil {
+                do {
+                    _ = try await driver.call("close", params: [:], timeout: callTimeout)
+                } catch {
+                    failures.append("closing the SDK client: \(error)")
+                }
+            }
+        }
+        await driver.shutdown()
+        driverLog = await driver.stderr
+        if skipReason == nil {
+            checkThen(sandbox: sandbox, hostMap: hostMap)
+            await checkLeaks(sandbox: sandbox, driver: driver)
+        }
+    }
+
+    private var callTimeout: Duration {
+        .milliseconds(Int((scenario.given.client.timeout ?? runner.options.sdkTimeout) * 1000)) + runner.options.callGrace
+    }
+
+    // MARK: given
+
+    private mutating func prepare(_ sandbox: Sandbox) throws {
+        bindings["sandbox.id"] = sandbox.id
+        for (name, seed) in scenario.given.grants { bindings["grants.\(name)"] = try sandbox.seed(grant: seed).id }
+        for (name, seed) in scenario.given.secrets { bindings["secrets.\(name)"] = try sandbox.seed(secret: seed).id }
+        for (provider, data) in scenario.given.providerData { sandbox.overrideData(provider: provider, with: data) }
+        for fault in scenario.given.faults { sandbox.faults.add(fault) }
+    }
+
+    /// Sends `init`; false when the scenario cannot go on.
+    private mutating func start(_ driver: DriverProcess, sandbox: Sandbox) async -> Bool {
+        let client = scenario.given.client
+        var params: [String: JSONValue] = [
+            "protocol": 1,
+            "base_url": .string(client.vault == .reachable ? runner.serverURL : UnreachableAddress.make()),
+            "api_key": .string(client.apiKey == .valid ? sandbox.apiKey : SecretGenerator.apiKey()),
+            "timeout": .number(client.timeout ?? runner.options.sdkTimeout),
+        ]
+        if let caller = client.caller { params["caller"] = .string(caller) }
+        if let callerType = client.callerType { params["caller_type"] = .string(callerType) }
+        do {
+            switch try await driver.call("init", params: .object(params), timeout: runner.options.startTimeout) {
+            case .result(let info):
+                sdkInfo = info
+                let capabilities = Set((info["capabilities"]?.arrayValue ?? []).compactMap(\.stringValue))
+                let missing = scenario.requiredCapabilities.subtracting(capabilities)
+                if !missing.isEmpty {
+                    skipReason = "the driver lacks \(missing.sorted().joined(separator: ", ")) (it offers: \(capabilities.sorted().joined(separator: ", ")))"
+                    return false
+                }
+                return true
+            case .sdkError(let error):
+                failures.append("init: creating the SDK client raised \(error.summary)")
+            case .protocolError(let text):
+                failures.append("init: the driver refused it: \(text)")
+            }
+        } catch {
+            failures.append("init: \(error)")
+        }
+        return false
+    }
+
+    // MARK: steps
+
+    /// Performs one step; false when the driver failed and no later step can run.
+    private mutating func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> Bool {
+        let label = "step '\(step.id)' (\(step.location))"
+        let reply: DriverReply
+        do {
+            switch step.action {
+            case .request(let params):
+                var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
+                if let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
+                reply = try await driver.call("request", params: .object(resolved), timeout: callTimeout)
+            case .listGrants(let params):
+                reply = try await driver.call("list_grants", params: Placeholders.substitute(params, bindings), timeout: callTimeout)
+            case .revokeGrant(let params):
+                reply = try await driver.call("revoke_grant", params: Placeholders.substitute(params, bindings), timeout: callTimeout)
+            case .providerFault(let fault):
+                sandbox.faults.add(fault)
+                return true
+            case .revokeAtVault(let grant, let reason):
+                let id = bindings["grants.\(grant)"] ?? bindings["secrets.\(grant)"] ?? grant
+                _ = try sandbox.store.revoke(grantID: id, reason: reason, at: sandbox.clock.now)
+                return true
+            case .advanceClock(let seconds):
+                sandbox.clock.advance(by: seconds)
+                return true
+            }
+        } catch let failure as DriverFailure {
+            failures.append("\(label): \(failure.message)")
+            return false
+        } catch {
+            failures.append("\(label): \(error)")
+            return true
+        }
+        judge(reply, against: step.expect, label: label, hostMap: hostMap)
+        return true
+    }
+
+    private mutating func judge(_ reply: DriverReply, against expectation: StepExpectation, label: String, hostMap: HostMap) {
+        switch (reply, expectation) {
+        case (.protocolError(let text), _):
+            failures.append("\(label): the driver could not carry out the call: \(text)")
+        case (_, .none):
+            break
+        case (.result(let result), .result(let pattern)):
+            if let pattern {
+                for mismatch in pattern.mismatches(hostMap.realURLs(in: result), at: "result", bindings: bindings) {
+                    failures.append("\(label): \(mismatch)")
+                }
+            }
+        case (.result(let result), .error(let expected)):
+            let status = result["status"].map { " with status \($0.jsonText)" } ?? ""
+            failures.append("\(label): expected \(expected.className) but the call succeeded\(status)")
+        case (.sdkError(let error), .result):
+            failures.append("\(label): expected success but the SDK raised \(error.summary)")
+        case (.sdkError(let error), .error(let expected)):
+            judge(error, against: expected, label: label, hostMap: hostMap)
+        }
+    }
+
+    private mutating func judge(_ error: SDKError, against expected: ErrorExpectation, label: String, hostMap: HostMap) {
+        guard error.className == expected.className else {
+            failures.append("\(label): expected \(expected.className) but the SDK raised \(error.summary)")
+            return
+        }
+        let missing = expected.ancestors.filter { !error.ancestors.contains($0) }
+        if !missing.isEmpty {
+            failures.append("\(label): \(error.className) is not a subclass of \(missing.joined(separator: ", ")) (its ancestors: \(error.ancestors.joined(separator: ", ")))")
+        }
+        if let pattern = expected.message {
+            for mismatch in pattern.mismatches(.string(error.message), at: "error.message", bindings: bindings) {
+                failures.append("\(label): \(mismatch)")
+            }
+        }
+        if let pattern = expected.attributes {
+            for mismatch in pattern.mismatches(hostMap.realURLs(in: error.attributes), at: "error.attributes", bindings: bindings) {
+                failures.append("\(label): \(mismatch)")
+            }
+        }
+    }
+
+    // MARK: then
+
+    private mutating func checkThen(sandbox: Sandbox, hostMap: HostMap) {
+        for check in scenario.then {
+            let actual: JSONValue
+            do {
+                switch check.subject {
+                case .providerJournal(let provider):
+                    actual = .array(try sandbox.store.providerRequests(providerID: provider).map(\.json))
+                case .audit:
+                    actual = hostMap.realURLs(in: .array(try sandbox.store.auditRecords().map(\.json)))
+                case .tokenRequests:
+                    actual = hostMap.realURLs(in: .array(try sandbox.store.tokenRequests().map(\.json)))
+                }
+            } catch {
+                failures.append("then.\(check.name) (\(check.location)): cannot read the records: \(error)")
+                continue
+            }
+            for mismatch in check.pattern.mismatches(actual, at: check.name, bindings: bindings) {
+                failures.append("then (\(check.location)): \(mismatch)")
+            }
+        }
+    }
+
+    /// Every secret the sandbox issued, searched in what the app saw and what the vault stored.
+    private mutating func checkLeaks(sandbox: Sandbox, driver: DriverProcess) async {
+        do {
+            let scanner = LeakScanner(secrets: try sandbox.issuedSecrets().map { LeakScanner.Secret(label: $0.label, value: $0.value) })
+            let audit = try sandbox.store.auditRecords().map(\.payloadJSON).joined(separator: "\n")
+            let sources = [("the driver's results (stdout)", await driver.stdout), ("the driver's stderr (SDK logs)", driverLog),
+                           ("the vault's audit records", audit)]
+            for finding in scanner.scan(sources) {
+                failures.append("token leak: \(finding)")
+            }
+        } catch {
+            failures.append("token leak check: cannot read the sandbox's secrets: \(error)")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import VaultSimCore
+import VaultSimServer
+
+/// Runs scenarios: for each one a fresh sandbox and a fresh driver process, the steps in order,
+/// the `then` checks and the zero-token-leak check, and a verdict. A driver that crashes, hangs
+/// or babbles fails its scenario (with the reason) and the run goes on.
+public struct ScenarioRunner: Sendable {
+    public struct Options: Sendable {
+        /// The SDK's own HTTP timeout (seconds) unless a scenario sets one.
+        public var sdkTimeout: Double = 10
+        /// How long the driver may take to start and answer `init`.
+        public var startTimeout: Duration = .seconds(60)
+        /// Extra time a call may take beyond the SDK's timeout before the driver counts as hung.
+        public var callGrace: Duration = .seconds(15)
+        /// Scenarios run at once.
+        public var jobs: Int = 1
+
+        public init() {}
+    }
+
+    public let server: VaultSimServer
+    public let serverURL: String
+    public let driver: DriverCommand
+    public let options: Options
+
+    public init(server: VaultSimServer, serverURL: String, driver: DriverCommand, options: Options = Options()) {
+        self.server = server
+        self.serverURL = serverURL
+        self.driver = driver
+        self.options = options
+    }
+
+    /// Runs all scenarios (up to `options.jobs` at once); results come in the given order.
+    public func run(_ scenarios: [Scenario], onResult: @escaping @Sendable (ScenarioResult) -> Void = { _ in }) async -> RunSummary {
+        let start = ContinuousClock.now
+        var results = [ScenarioResult?](repeating: nil, count: scenarios.count)
+        await withTaskGroup(of: (Int, ScenarioResult).self) { group in
+            var next = 0
+            func addNext() {
+                guard next < scenarios.count else { return }
+                let index = next
+                next += 1
+                group.addTask { (index, await self.run(scenarios[index])) }
+            }
+            for _ in 0..<max(1, options.jobs) { addNext() }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                onResult(result)
+                addNext()
+            }
+        }
+        return RunSummary(results: results.compactMap { $0 }, duration: ContinuousClock.now - start)
+    }
+
+    /// Runs one scenario in its own sandbox with its own driver.
+    public func run(_ scenario: Scenario) async -> ScenarioResult {
+        let start = ContinuousClock.now
+        var run = ScenarioRun(scenario: scenario, runner: self)
+        await run.execute()
+        return ScenarioResult(
+            scenarioID: scenario.id, title: scenario.title, location: scenario.location,
+            verdict: run.skipReason != nil ? .skipped : (run.failures.isEmpty ? .passed : .failed),
+            failures: run.skipReason.map { [$0] } ?? run.failures, duration: ContinuousClock.now - start,
+            sdk: run.sdkInfo, driverLog: run.driverLog)
+    }
+}

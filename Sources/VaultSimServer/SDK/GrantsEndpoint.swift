@@ -1,0 +1,46 @@
+import Foundation
+import VaultSimCore
+
+/// `POST /sdk/oauth/grants/list` and `POST /sdk/oauth/grants/{grant_id}/revoke`.
+enum GrantsEndpoint {
+    /// One page of the app's active OAuth grants, optionally of one provider.
+    static func list(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
+        let body = try call.jsonObject()
+        let providerID = try body.optionalString("provider_id")
+        let limit = try body.optionalInt("limit") ?? 100
+        let offset = try body.optionalInt("offset") ?? 0
+        guard (1...1000).contains(limit) else {
+            throw VaultError(status: 422, code: "invalid_body", message: "limit must be between 1 and 1000, got \(limit)")
+        }
+        guard offset >= 0 else { throw VaultError(status: 422, code: "invalid_body", message: "offset must be >= 0, got \(offset)") }
+        let (grants, total) = try call.sandbox.store.activeOAuthGrants(providerID: providerID, limit: limit, offset: offset)
+        return (200, [
+            "grants": .array(grants.map(wire)), "total": .number(Double(total)), "limit": .number(Double(limit)),
+            "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
+        ])
+    }
+
+    static func revoke(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
+        let grantID = call.pathParameters["grant_id"] ?? ""
+        let reason = try call.jsonObject().optionalString("reason")
+        let sandbox = call.sandbox
+        guard let existing = try sandbox.store.grant(id: grantID) else { throw VaultError.grantNotFound(grantID) }
+        let wasActive = existing.isActive
+        let grant = wasActive ? try sandbox.store.revoke(grantID: grantID, reason: reason, at: sandbox.clock.now) ?? existing : existing
+        return (200, [
+            "success": true, "message": .string(wasActive ? "Grant revoked" : "Grant was already revoked"),
+            "grant_id": .string(grant.id), "revoked_at": .string((grant.revokedAt ?? sandbox.clock.now).rfc3339),
+        ])
+    }
+
+    static func wire(_ grant: Grant) -> JSONValue {
+        func s(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
+        return [
+            "grant_id": .string(grant.id), "provider_id": .string(grant.providerID), "status": .string(grant.status.rawValue),
+            "scopes": .array(grant.scopes.map(JSONValue.string)), "account_identifier": s(grant.accountIdentifier),
+            "account_display_name": s(grant.accountDisplayName), "scope_mismatch": false,
+            "created_at": .string(grant.createdAt.rfc3339), "expires_at": s(grant.expiresAt?.rfc3339),
+            "last_used_at": s(grant.lastUsedAt?.rfc3339),
+        ]
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import VaultSimCore
+
+/// The front door of every `/sdk/*` route: finds the sandbox by `x-api-key`, verifies the HMAC
+/// signature, reads the caller headers, runs the endpoint, renders any `VaultError` into the
+/// FastAPI envelope, and returns `X-Alter-Actor-ID` when a caller is named.
+struct SDKGateway: Sendable {
+    let registry: SandboxRegistry
+    let verifier: HMACVerifier
+    let logger: Logger
+
+    typealias Endpoint = @Sendable (SDKCall) async throws -> (status: Int, body: JSONValue)
+
+    func handle(_ request: Request, context: some RequestContext, parameters: [String] = [], endpoint: Endpoint) async -> Response {
+        var actorID: String?
+        do {
+            let buffer = try await request.body.collect(upTo: 1 << 20)
+            let body = Data(buffer: buffer)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+
+            guard let apiKey = headers["x-api-key"], !apiKey.isEmpty else {
+                throw VaultError.unauthorized("missing_api_key", "Missing x-api-key header")
+            }
+            guard let sandbox = registry.sandbox(apiKey: apiKey) else {
+                throw VaultError.unauthorized("invalid_api_key", "Invalid API key")
+            }
+            let signedPath = request.uri.path.removingPercentEncoding ?? request.uri.path
+            do {
+                try verifier.verify(method: request.method.rawValue, path: signedPath, body: body, headers: headers, apiKey: apiKey)
+            } catch {
+                logger.info("refused signed request", metadata: ["path": "\(signedPath)", "reason": "\(error.code)"])
+                throw VaultError.unauthorized(error.code, error.message)
+            }
+            let caller = CallerInfo(caller: headers["x-alter-caller"], callerType: headers["x-alter-caller"] == nil ? nil : (headers["x-alter-caller-type"] ?? "agent"),
+                                    contextHeader: headers["x-alter-context"], actorID: headers["x-alter-actor-id"])
+            if let name = caller.caller {
+                actorID = try sandbox.store.actorID(caller: name, callerType: caller.callerType ?? "agent", at: sandbox.clock.now)
+            }
+            var pathParameters: [String: String] = [:]
+            for name in parameters { pathParameters[name] = context.parameters.get(name)?.removingPercentEncoding }
+            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters))
+            return Self.json(result.status, result.body, actorID: actorID)
+        } catch let error as VaultError {
+            return Self.json(error.status, error.body, actorID: actorID)
+        } catch {
+            logger.error("SDK endpoint failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            let failure = VaultError(status: 500, code: "internal_error", message: "VaultSim internal error: \(error)")
+            return Self.json(500, failure.body, actorID: actorID)
+        }
+    }
+
+    static func json(_ status: Int, _ body: JSONValue, actorID: String?) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let actorID, let name = HTTPField.Name("X-Alter-Actor-ID") { headers[name] = actorID }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
+    }
+}

@@ -1,0 +1,37 @@
+import Hummingbird
+import Logging
+import VaultSimCore
+
+/// The `/sdk/*` endpoints alter-sdk 0.11.0 calls.
+struct SDKRoutes: Sendable {
+    let gateway: SDKGateway
+
+    /// Endpoints the SDK has that VaultSim does not simulate yet; they answer 501 with a clear
+    /// message rather than a 404, which the SDK would report as `GrantNotFoundError`.
+    static let notSimulated = [
+        "/sdk/oauth/connect/session", "/sdk/oauth/connect/session/poll",
+        "/sdk/auth/session", "/sdk/auth/poll", "/sdk/auth/verify-token",
+    ]
+
+    func add<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/sdk/token") { request, context in
+            await gateway.handle(request, context: context, endpoint: TokenEndpoint.handle)
+        }
+        router.post("/sdk/oauth/audit/api-call") { request, context in
+            await gateway.handle(request, context: context, endpoint: AuditEndpoint.handle)
+        }
+        router.post("/sdk/oauth/grants/list") { request, context in
+            await gateway.handle(request, context: context, endpoint: GrantsEndpoint.list)
+        }
+        router.post("/sdk/oauth/grants/:grant_id/revoke") { request, context in
+            await gateway.handle(request, context: context, parameters: ["grant_id"], endpoint: GrantsEndpoint.revoke)
+        }
+        for path in Self.notSimulated {
+            router.post(RouterPath(path)) { request, context in
+                await gateway.handle(request, context: context) { _ in
+                    throw VaultError(status: 501, code: "not_simulated", message: "VaultSim does not simulate \(path) yet")
+                }
+            }
+        }
+    }
+}

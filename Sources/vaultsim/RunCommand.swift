@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VaultSimCore
+import VaultSimProviders
+import VaultSimScenarios
+import VaultSimServer
+
+/// `vaultsim run`: the conformance suite against an SDK.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run conformance scenarios against an SDK through its driver.",
+        discussion: """
+            With no paths, runs the bundled suite (scenarios/) against the reference SDK, alter-sdk 0.11.0,
+            through the bundled Python driver (its venv is made on first use in drivers/python/.venv/).
+            Each scenario gets a fresh sandbox and a fresh driver process. Exit codes: 0 all passed,
+            1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up).
+            """)
+
+    @Argument(help: "Scenario files or folders (default: the bundled scenarios/).")
+    var paths: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The driver command to run (default: the bundled Python driver).", valueName: "command"))
+    var driver: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file"))
+    var junit: String?
+
+    @Option(name: .long, help: "How many scenarios to run at once.")
+    var jobs: Int = 1
+
+    @Option(name: .long, help: "The SDK's HTTP timeout in seconds, unless a scenario sets its own.")
+    var sdkTimeout: Double = 10
+
+    @Flag(name: .long, help: "Print the driver's log (the SDK's stderr) of every failed scenario.")
+    var verbose = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard sdkTimeout > 0 else { throw ValidationError("--sdk-timeout must be positive") }
+    }
+
+    func run() async throws {
+        do {
+            try await runSuite()
+        } catch let error as UserError {
+            printError("vaultsim: \(error.message)")
+            throw ExitCode(error.code)
+        }
+    }
+
+    private func runSuite() async throws {
+        let layout: ProjectLayout
+        do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
+
+        let (scenarios, errors) = ScenarioLoader.load(paths: paths.isEmpty ? [layout.scenarios.path] : paths)
+        if !errors.isEmpty {
+            for error in errors { printError("\(error)") }
+            throw UserError.badInput("\(errors.count) scenario file problem(s); nothing was run")
+        }
+
+        let command: DriverCommand
+        do {
+            if let driver {
+                command = try DriverCommand.parse(driver)
+            } else {
+                command = try await PythonDriverBootstrap(layout: layout).ensure(log: { printError($0) })
+            }
+        } catch {
+            throw UserError.badInput("cannot prepare the driver: \(error)")
+        }
+
+        let fixtures: FixtureLibrary
+        do { fixtures = try FixtureLibrary(root: layout.fixtures) } catch { throw UserError.badInput("\(error)") }
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
+        let running = try await server.start()
+        var options = ScenarioRunner.Options()
+        options.jobs = jobs
+        options.sdkTimeout = sdkTimeout
+        let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: command, options: options)
+        print("vaultsim: \(scenarios.count) scenarios, driver: \(command)")
+        let verbose = self.verbose
+        let summary = await runner.run(scenarios) { result in
+            print(ConsoleReport.line(for: result))
+            if verbose, !result.passed, !result.driverLog.isEmpty {
+                print("        driver log:\n          " + result.driverLog.replacingOccurrences(of: "\n", with: "\n          "))
+            }
+        }
+        await running.stop()
+        print(ConsoleReport.summary(summary, sdk: ConsoleReport.describeSDK(summary.results)))
+        if let junit {
+            do {
+                try JUnitReport.xml(summary).write(toFile: junit, atomically: true, encoding: .utf8)
+            } catch {
+                throw UserError.badInput("cannot write the JUnit report to \(junit): \(error)")
+            }
+        }
+        if !summary.allPassed { throw ExitCode(1) }
+    }
+}

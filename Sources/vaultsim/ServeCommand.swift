@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Logging
+import VaultSimCore
+import VaultSimProviders
+import VaultSimScenarios
+import VaultSimServer
+
+/// `vaultsim serve`: the offline dev sandbox.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a working vault and fake providers on localhost for app development.",
+        discussion: """
+            Starts the fake vault with a default app, its API key, a Google grant and a managed secret for the
+            internal API, and prints what to export. The default app lives in a SQLite file (WAL mode), so its
+            key and grants survive a restart; sandboxes made through the control API (/_vaultsim/) live in memory.
+            Stop with Ctrl-C (graceful shutdown).
+            """)
+
+    @Option(help: "The address to listen on (the SDK accepts plain http only for 127.0.0.1 and localhost).")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on (0 picks a free one).")
+    var port = 8780
+
+    @Option(help: ArgumentHelp("The SQLite file of the default app.", valueName: "path"))
+    var db = ".vaultsim/serve.sqlite"
+
+    func validate() throws {
+        guard host == "127.0.0.1" || host == "localhost" else {
+            throw ValidationError("--host must be 127.0.0.1 or localhost: the SDK refuses plain http to any other host")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+    }
+
+    func run() async throws {
+        let layout: ProjectLayout
+        let fixtures: FixtureLibrary
+        let sandbox: Sandbox
+        do {
+            layout = try ProjectLayout.locate()
+            fixtures = try FixtureLibrary(root: layout.fixtures)
+            let dbURL = URL(fileURLWithPath: db)
+            try FileManager.default.createDirectory(at: dbURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let isNew = !FileManager.default.fileExists(atPath: dbURL.path)
+            sandbox = try Sandbox.open(name: "default", store: VaultStore.file(at: dbURL.path))
+            if isNew { try seedDemo(sandbox) }
+        } catch {
+            printError("vaultsim: \(error)")
+            throw ExitCode(2)
+        }
+        let registry = SandboxRegistry()
+        registry.register(sandbox)
+        var logger = Logger(label: "vaultsim.serve")
+        logger.logLevel = .info
+        let server = VaultSimServer(registry: registry, fixtures: fixtures, logger: logger)
+        let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm])
+        try printWelcome(sandbox: sandbox, serverURL: running.baseURL)
+        try await running.wait()
+    }
+
+    private func seedDemo(_ sandbox: Sandbox) throws {
+        try sandbox.seed(grant: GrantSeed(
+            provider: "google", account: "alice@example.com", displayName: "Alice (work)",
+            scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]))
+        try sandbox.seed(secret: SecretSeed(type: .bearer))
+    }
+
+    private func printWelcome(sandbox: Sandbox, serverURL: String) throws {
+        let map = HostMap(serverURL: serverURL, sandboxID: sandbox.id)
+        var text = """
+            VaultSim is serving the default app "\(sandbox.name)".
+
+              export ALTER_BASE_URL=\(serverURL)
+              export ALTER_API_KEY=\(sandbox.apiKey)
+
+            Grants:
+
+            """
+        let grants = try sandbox.store.activeOAuthGrants(providerID: nil, limit: 1000, offset: 0).grants
+        for grant in grants {
+            text += "  \(grant.id)  \(grant.providerID)  \(grant.accountIdentifier ?? "")\n"
+        }
+        for secret in try sandbox.store.allManagedSecrets() {
+            text += "  \(secret.grantID)  internal  managed secret (\(secret.type.rawValue))\n"
+        }
+        text += "\nProviders (use these URLs in place of the real hosts):\n"
+        for provider in ProviderCatalog.all {
+            let real = "https://\(provider.primaryHost)/"
+            text += "  \(real.padding(toLength: 30, withPad: " ", startingAt: 0)) -> \((try? map.fakeURL(for: real)) ?? "")\n"
+        }
+        text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (Ctrl-C stops)\n"
+        print(text)
+    }
+}

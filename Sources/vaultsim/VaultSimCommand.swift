@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+
+/// `vaultsim`: a test harness and provider simulator for OAuth credential vaults.
+@main
+struct VaultSimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vaultsim",
+        abstract: "A fake Alter-style credential vault, fake OAuth providers and a conformance runner for vault SDKs.",
+        discussion: """
+            `vaultsim run` runs the conformance scenarios against an SDK through its driver.
+            `vaultsim serve` gives an app a working vault and providers on localhost.
+            Exit codes: 0 success, 1 scenarios failed, 2 bad input.
+            """,
+        subcommands: [RunCommand.self, ServeCommand.self],
+        defaultSubcommand: RunCommand.self)
+
+    /// Like the default entry point, but bad command lines exit with 2 (bad input), not 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is CleanExit {
+                exit(withError: error)
+            }
+            if code.rawValue == 64 {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// A user-facing failure: printed as is, with an exit code.
+struct UserError: Error, CustomStringConvertible {
+    var message: String
+    var code: Int32
+    var description: String { message }
+
+    static func badInput(_ message: String) -> UserError { UserError(message: message, code: 2) }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
