@@ -90,7 +90,7 @@ extension VaultStore {
         try writer.read { try Grant.fetchOne($0, key: id) }
     }
 
-    /// One page of the app's active OAuth grants, oldest first, and the total count.
+    /// One page of the app's active OAuth grants, in the order they were made, and the total count.
     public func activeOAuthGrants(providerID: String?, limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
         try writer.read { db in
             var request = Grant
@@ -98,7 +98,7 @@ extension VaultStore {
                 .filter(Column("status") == Grant.Status.active.rawValue)
             if let providerID { request = request.filter(Column("provider_id") == providerID) }
             let total = try request.fetchCount(db)
-            let page = try request.order(Column("created_at"), Column("id")).limit(max(limit, 0), offset: max(offset, 0)).fetchAll(db)
+            let page = try request.order(Column.rowID).limit(max(limit, 0), offset: max(offset, 0)).fetchAll(db)
             return (page, total)
         }
     }

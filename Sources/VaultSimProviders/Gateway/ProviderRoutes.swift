@@ -46,7 +46,9 @@ public struct ProviderRoutes: Sendable {
         let mount = "\(Self.mountPrefix)/\(sandboxID)/providers/\(providerID)"
         var path = fullPath.hasPrefix(mount) ? String(fullPath.dropFirst(mount.count)) : fullPath
         if path.isEmpty { path = "/" }
+        // HTTP/1.1's Host header arrives as the request's authority, not among the header fields.
         var headers: [String: String] = [:]
+        if let authority = request.head.authority { headers["host"] = authority }
         for field in request.headers {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value

@@ -4,9 +4,26 @@ import VaultSimCore
 /// How the internal API authenticates a request: it accepts the credential of any active
 /// managed secret stored for it, each checked the way its type is presented.
 enum CredentialCheck {
-    /// The secret whose credential the request carries, or nil.
-    static func matchingSecret(_ call: ProviderCall, among secrets: [ManagedSecret]) -> ManagedSecret? {
-        secrets.first { accepts(call, $0) }
+    /// The secret whose credential the request carries, or why none matched.
+    static func matchingSecret(_ call: ProviderCall, among secrets: [ManagedSecret]) -> Result<ManagedSecret, Rejection> {
+        if let secret = secrets.first(where: { accepts(call, $0) }) { return .success(secret) }
+        // A SigV4 request names its key: say what was wrong with it, as AWS does.
+        if let auth = call.headers["authorization"].flatMap(SigV4Verifier.parseAuthorization) {
+            guard let secret = secrets.first(where: { $0.type == .sigv4 && $0.identifier == auth.accessKeyID }) else {
+                return .failure(Rejection(message: "The security token included in the request is invalid."))
+            }
+            do {
+                try SigV4Verifier.verify(method: call.method, rawPath: call.fullPath, rawQuery: call.rawQuery, headers: call.headers,
+                                         body: call.body, secretKey: secret.secret)
+            } catch {
+                return .failure(Rejection(message: "The request signature we calculated does not match the signature you provided (\(error))."))
+            }
+        }
+        return .failure(Rejection(message: "Missing or invalid credentials"))
+    }
+
+    struct Rejection: Error {
+        var message: String
     }
 
     static func accepts(_ call: ProviderCall, _ secret: ManagedSecret) -> Bool {

@@ -9,8 +9,8 @@ struct InternalAPIProvider: FakeProvider {
     let fixtures: FixtureLibrary
 
     func respond(to call: ProviderCall, in sandbox: Sandbox) async throws -> ProviderResponse {
-        guard CredentialCheck.matchingSecret(call, among: try sandbox.store.activeManagedSecrets(providerID: descriptor.id)) != nil else {
-            return .json(401, ["error": "unauthorized", "message": "Missing or invalid credentials"],
+        if case .failure(let rejection) = CredentialCheck.matchingSecret(call, among: try sandbox.store.activeManagedSecrets(providerID: descriptor.id)) {
+            return .json(401, ["error": "unauthorized", "message": .string(rejection.message)],
                          headers: ["www-authenticate": "Bearer realm=\"api.internal.com\""])
         }
         guard call.segments == ["v1", "loyalty", "points"] else {

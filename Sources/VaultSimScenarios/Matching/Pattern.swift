@@ -199,8 +199,13 @@ extension Pattern.Operator {
         case .contains(let patterns):
             guard case .array(let array) = actual else { return fail("expected a list, got \(Pattern.show(actual))") }
             return patterns.enumerated().compactMap { index, pattern in
-                array.contains { pattern.matches($0, bindings: bindings) } ? nil
-                    : Mismatch(path: path, message: "no item matches $contains[\(index)]; items: \(Pattern.show(actual))")
+                let attempts = array.enumerated().map { ($0.offset, pattern.mismatches($0.element, at: "[\($0.offset)]", bindings: bindings)) }
+                if attempts.contains(where: { $0.1.isEmpty }) { return nil }
+                guard let closest = attempts.min(by: { $0.1.count < $1.1.count }) else {
+                    return Mismatch(path: path, message: "no item matches $contains[\(index)]: the list is empty")
+                }
+                let differences = closest.1.prefix(5).map(\.description).joined(separator: "; ")
+                return Mismatch(path: path, message: "no item matches $contains[\(index)]; the closest, item \(closest.0), differs: \(differences)")
             }
         case .containsText(let text):
             let text = Placeholders.substitute(text, bindings)

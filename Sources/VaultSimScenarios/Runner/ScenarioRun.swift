@@ -153,7 +153,7 @@ struct ScenarioRun {
             let status = result["status"].map { " with status \($0.jsonText)" } ?? ""
             failures.append("\(label): expected \(expected.className) but the call succeeded\(status)")
         case (.sdkError(let error), .result):
-            failures.append("\(label): expected success but the SDK raised \(error.summary)")
+            failures.append("\(label): expected success but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))")
         case (.sdkError(let error), .error(let expected)):
             judge(error, against: expected, label: label, hostMap: hostMap)
         }
@@ -161,7 +161,7 @@ struct ScenarioRun {
 
     private mutating func judge(_ error: SDKError, against expected: ErrorExpectation, label: String, hostMap: HostMap) {
         guard error.className == expected.className else {
-            failures.append("\(label): expected \(expected.className) but the SDK raised \(error.summary)")
+            failures.append("\(label): expected \(expected.className) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))")
             return
         }
         let missing = expected.ancestors.filter { !error.ancestors.contains($0) }

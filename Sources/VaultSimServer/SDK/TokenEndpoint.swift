@@ -27,8 +27,8 @@ enum TokenEndpoint {
                 }
                 throw VaultError(status: 422, code: "invalid_body", message: "Field 'grant_id' is required")
             }
-            let (grant, response) = try issue(grantID: grantID, in: sandbox)
-            try record("issued", providerID: grant.providerID)
+            let (grant, response, refreshed) = try issue(grantID: grantID, in: sandbox)
+            try record(refreshed ? "refreshed" : "issued", providerID: grant.providerID)
             return (200, response)
         } catch let error as VaultError {
             try record(error.code)
@@ -36,7 +36,8 @@ enum TokenEndpoint {
         }
     }
 
-    private static func issue(grantID: String, in sandbox: Sandbox) throws -> (Grant, JSONValue) {
+    /// The token response for a grant, and whether an expired access token had to be refreshed.
+    private static func issue(grantID: String, in sandbox: Sandbox) throws -> (Grant, JSONValue, refreshed: Bool) {
         guard let grant = try sandbox.store.grant(id: grantID) else { throw VaultError.grantNotFound(grantID) }
         guard grant.isActive else { throw VaultError.grantRevoked(grant.id) }
         guard let config = try sandbox.store.providerConfig(id: grant.providerID), config.isConfigured else {
@@ -44,9 +45,12 @@ enum TokenEndpoint {
         }
         let now = sandbox.clock.now
         var fields: [String: JSONValue]
+        var refreshed = false
         switch grant.kind {
         case .oauth:
-            let token = try sandbox.store.usableAccessToken(grantID: grant.id, at: now) ?? refresh(grant, in: sandbox)
+            let current = try sandbox.store.usableAccessToken(grantID: grant.id, at: now)
+            refreshed = current == nil
+            let token = try current ?? refresh(grant, in: sandbox)
             fields = InjectionRules.bearer(token.token).wireFields
             fields["token_type"] = "Bearer"
             fields["scopes"] = .array(token.scopes.map(JSONValue.string))
@@ -64,7 +68,7 @@ enum TokenEndpoint {
         fields["provider_id"] = .string(grant.providerID)
         fields["scope_mismatch"] = false
         try sandbox.store.touch(grantID: grant.id, at: now)
-        return (grant, .object(fields))
+        return (grant, .object(fields), refreshed)
     }
 
     /// The access token expired: the vault refreshes it with the grant's refresh token.
