@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -89,7 +88,11 @@ let package = Package(
         ),
         .testTarget(
             name: "VaultSimScenariosTests",
-            dependencies: ["VaultSimScenarios"]
+            dependencies: [
+                "VaultSimScenarios",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            exclude: ["drivers"]
         ),
     ],
     swiftLanguageModes: [.v6]

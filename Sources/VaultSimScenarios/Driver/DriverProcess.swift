@@ -161,17 +161,17 @@ public actor DriverProcess {
         }
     }
 
+    /// stdout ended: nothing more can be answered. The failure is reported once the process has
+    /// exited, with its status and last stderr lines.
     private func stdoutClosed() {
-        let status = exitStatus.map { " (\($0))" } ?? ""
-        fail("the driver exited or closed its stdout\(status)\(stderrTail)")
         outgoing.finish()
     }
 
     private func finished(status: String) {
         exitStatus = status
+        fail("the driver exited (\(status))\(stderrTail)")
         kills.finish()
         outgoing.finish()
-        failPending(DriverFailure(message: "the driver exited (\(status))\(stderrTail)"))
     }
 
     /// Records the first failure, fails every pending call with it and kills the process.

@@ -1,0 +1,40 @@
+import Foundation
+import VaultSimCore
+import VaultSimProviders
+import VaultSimServer
+@testable import VaultSimScenarios
+
+/// Shared pieces of the end-to-end tests: the checkout, the real SDK's driver (its venv made
+/// once per test process), and a running server.
+enum EndToEnd {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let layout = ProjectLayout(root: root)
+
+    /// The bundled Python driver for alter-sdk 0.11.0, bootstrapped on first use.
+    static let pythonDriver = Task<DriverCommand, any Error> {
+        try await PythonDriverBootstrap(layout: layout).ensure(log: { print($0) })
+    }
+
+    static func misbehavingDriver(_ mode: String) -> DriverCommand {
+        DriverCommand(executable: "python3", arguments: ["-u", root.appendingPathComponent("Tests/VaultSimScenariosTests/drivers/misbehaving_driver.py").path, mode])
+    }
+
+    /// Runs scenarios on a fresh server and stops it.
+    static func run(_ scenarios: [Scenario], driver: DriverCommand, options: ScenarioRunner.Options = .init()) async throws -> RunSummary {
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: try FixtureLibrary(root: layout.fixtures))
+        let running = try await server.start()
+        let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: driver, options: options)
+        let summary = await runner.run(scenarios)
+        await running.stop()
+        return summary
+    }
+
+    /// A bundled scenario, its text edited.
+    static func bundled(_ path: String, editing edit: (String) -> String = { $0 }) throws -> Scenario {
+        let file = layout.scenarios.appendingPathComponent(path)
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let edited = edit(text)
+        precondition(edited != text || edit("x") == "x", "the edit changed nothing in \(path)")
+        return try ScenarioLoader.parse(edited, file: file.path, defaultID: path)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Subprocess
+import Testing
+import VaultSimCore
+@testable import VaultSimScenarios
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// The runner with the real alter-sdk 0.11.0 (through the bundled Python driver), and with
+/// drivers that misbehave on purpose.
+@Suite(.serialized)
+struct EndToEndTests {
+    @Test func bundledSuitePassesAgainstTheRealSDK() async throws {
+        let (scenarios, errors) = ScenarioLoader.load(paths: [EndToEnd.layout.scenarios.path])
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(scenarios.count >= 22)
+        var options = ScenarioRunner.Options()
+        options.jobs = 2
+        let summary = try await EndToEnd.run(scenarios, driver: try await EndToEnd.pythonDriver.value, options: options)
+        for result in summary.results where !result.passed {
+            Issue.record("\(result.scenarioID): \(result.failures.joined(separator: "\n"))")
+        }
+        #expect(summary.passedCount == scenarios.count)
+        #expect(summary.results.first?.sdk?["version"] == "0.11.0")
+    }
+
+    @Test func wrongExceptionClassFailsTheScenario() async throws {
+        let scenario = try EndToEnd.bundled("errors/unknown-grant.yaml") {
+            $0.replacingOccurrences(of: "class: GrantNotFoundError", with: "class: GrantRevokedError")
+        }
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures.contains { $0.contains("expected GrantRevokedError but the SDK raised GrantNotFoundError") })
+    }
+
+    @Test func wrongAncestorFailsTheScenario() async throws {
+        let scenario = try EndToEnd.bundled("errors/revoked-grant.yaml") {
+            $0.replacingOccurrences(of: "ancestors: [ReAuthRequiredError, BackendError, AlterSDKError]", with: "ancestors: [ProviderAPIError]")
+        }
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures.contains { $0.contains("GrantRevokedError is not a subclass of ProviderAPIError") })
+    }
+
+    @Test func wrongJournalExpectationFailsTheScenario() async throws {
+        let scenario = try EndToEnd.bundled("google/calendar-list-events-query-params.yaml") {
+            $0.replacingOccurrences(of: "query: {maxResults: \"3\"", with: "query: {maxResults: \"4\"")
+        }
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures == [
+            "then (\(scenario.location.file):40:7): provider_journal.google[0].query.maxResults: expected \"4\", got \"3\"",
+        ])
+    }
+
+    @Test func successExpectedButErrorRaisedFails() async throws {
+        let scenario = try EndToEnd.bundled("managed-secrets/bearer.yaml") {
+            $0.replacingOccurrences(of: "query_params: {user_id: alice}", with: "query_params: {user_id: nobody}")
+        }
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures.contains { $0.contains("expected success but the SDK raised ProviderAPIError") && $0.contains("404") })
+    }
+
+    @Test(arguments: [
+        ("crash", "the driver exited"),
+        ("babble", "not protocol JSON on stdout: hello, I am not a protocol line"),
+        ("hang", "did not answer 'init' within 2.0 seconds"),
+    ])
+    func misbehavingDriverFailsItsScenarioAndTheRunGoesOn(mode: String, reason: String) async throws {
+        let scenarios = [try EndToEnd.bundled("errors/unknown-grant.yaml"), try EndToEnd.bundled("managed-secrets/bearer.yaml")]
+        var options = ScenarioRunner.Options()
+        options.startTimeout = .seconds(2)
+        let summary = try await EndToEnd.run(scenarios, driver: EndToEnd.misbehavingDriver(mode), options: options)
+        #expect(summary.results.count == 2)
+        for result in summary.results {
+            #expect(result.verdict == .failed)
+            #expect(result.failures.contains { $0.contains(reason) }, "\(result.failures)")
+        }
+        if mode == "crash" {
+            #expect(summary.results[0].failures.contains { $0.contains("exited(3)") && $0.contains("driver: giving up") })
+        }
+    }
+
+    @Test func leakedAPIKeyInTheSDKLogFailsTheScenario() async throws {
+        let scenario = try EndToEnd.bundled("errors/unknown-grant.yaml") { text in
+            // The fake driver answers every call with a 200, so expect that and keep only the leak to fail on.
+            let steps = text.range(of: "steps:")!.lowerBound
+            return String(text[..<steps]) + """
+                steps:
+                  - request: {method: GET, url: "https://www.googleapis.com/calendar/v3/calendars/primary/events", grant_id: x}
+                """
+        }
+        let result = try await EndToEnd.run([scenario], driver: EndToEnd.misbehavingDriver("leak")).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures.count == 1)
+        #expect(result.failures.first?.hasPrefix("token leak: the API key") == true)
+        #expect(result.failures.first?.contains("found raw in the driver's stderr (SDK logs), line 1") == true)
+    }
+
+    @Test func cliExitsWithTwoAndFileLineOnAMalformedScenario() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("broken.yaml")
+        try "vaultsim: 1\nsteps:\n  - request: {method: GET, url: https://www.googleapis.com/x, grant_id: g}\n    expect: {eror: {}}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let binary = EndToEnd.root.appendingPathComponent(".build/debug/vaultsim").path
+        let result = try await Subprocess.run(.path(FilePath(binary)), arguments: ["run", file.path, "--driver", "false"],
+                                              workingDirectory: FilePath(EndToEnd.root.path),
+                                              output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+        #expect(result.terminationStatus == .exited(2))
+        #expect(result.standardError.contains("\(file.path):4:"), "\(result.standardError)")
+        #expect(result.standardError.contains("unknown key 'eror'"))
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import VaultSimScenarios
+
+/// Malformed scenario files are refused with file:line:column and what is wrong.
+struct ScenarioLoaderTests {
+    static let valid = """
+        vaultsim: 1
+        given:
+          grants:
+            alice: {provider: google, scopes: [x]}
+        steps:
+          - request:
+              method: get
+              url: https://www.googleapis.com/calendar/v3/calendars/primary/events
+              grant: alice
+            expect:
+              result: {status: 200}
+        """
+
+    func error(_ text: String) -> ScenarioLoadError? {
+        do {
+            _ = try ScenarioLoader.parse(text, file: "bad.yaml", defaultID: "bad")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func validScenarioLoads() throws {
+        let scenario = try ScenarioLoader.parse(Self.valid, file: "ok.yaml", defaultID: "google/ok")
+        #expect(scenario.id == "google/ok")
+        #expect(scenario.steps.count == 1)
+        #expect(scenario.given.grants.map(\.name) == ["alice"])
+        guard case .request(let params) = scenario.steps[0].action else { Issue.record("not a request"); return }
+        #expect(params["method"] == "GET")
+        #expect(params["grant_id"] == "${grants.alice}")
+    }
+
+    @Test func yamlSyntaxErrorHasLineAndColumn() {
+        let e = error("vaultsim: 1\nsteps:\n  - request: {method: GET\n")
+        #expect(e?.location.file == "bad.yaml")
+        #expect(e?.location.line == 4)
+        #expect(e?.message.contains("invalid YAML") == true)
+    }
+
+    @Test func unknownKeyIsNamedWithItsLine() {
+        let text = Self.valid.replacingOccurrences(of: "    expect:", with: "    expcet:")
+        let e = error(text)
+        #expect(e?.location.line == 10)
+        #expect(e?.message.contains("unknown key 'expcet'") == true)
+    }
+
+    @Test func missingFormatVersionIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "vaultsim: 1\n", with: "title: x\n"))
+        #expect(e?.message == "the scenario needs 'vaultsim'")
+    }
+
+    @Test func unsupportedFormatVersionIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "vaultsim: 1", with: "vaultsim: 7"))
+        #expect(e?.location.line == 1)
+        #expect(e?.message.contains("unsupported format version 7") == true)
+    }
+
+    @Test func unknownGrantNameIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "grant: alice", with: "grant: bob"))
+        #expect(e?.location.line == 9)
+        #expect(e?.message.contains("no grant or secret named 'bob'") == true)
+    }
+
+    @Test func urlOfAnUnsimulatedHostIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "www.googleapis.com", with: "api.example.org"))
+        #expect(e?.location.line == 8)
+        #expect(e?.message.contains("no fake provider serves") == true)
+    }
+
+    @Test func unknownPlaceholderIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "result: {json: {id: \"${grants.carol}\"}}"))
+        #expect(e?.location.line == 11)
+        #expect(e?.message.contains("unknown placeholder '${grants.carol}'") == true)
+    }
+
+    @Test func unknownOperatorIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "result: {status: {$between: [1, 2]}}"))
+        #expect(e?.message.contains("unknown operator '$between'") == true)
+    }
+
+    @Test func stepWithTwoActionsIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "  - request:", with: "  - list_grants: {}\n    request:"))
+        #expect(e?.message.contains("several actions") == true)
+    }
+
+    @Test func expectWithBothResultAndErrorIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "result: {status: 200}\n      error: {class: X}"))
+        #expect(e?.message.contains("exactly one of 'result' or 'error'") == true)
+    }
+
+    @Test func wrongTypeIsNamed() {
+        let e = error(Self.valid.replacingOccurrences(of: "scopes: [x]", with: "scopes: x"))
+        #expect(e?.location.line == 4)
+        #expect(e?.message.contains("scopes must be a list of strings") == true)
+    }
+
+    @Test func shortSecretValueIsRefused() {
+        let text = Self.valid.replacingOccurrences(of: "  grants:", with: "  secrets:\n    s: {type: bearer, secret: abc}\n  grants:")
+        #expect(error(text)?.message.contains("at least 8 characters") == true)
+    }
+
+    @Test func loaderCollectsErrorsOfEveryFileAndKeepsTheGoodOnes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-loader-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.valid.write(to: dir.appendingPathComponent("sub/good.yaml"), atomically: true, encoding: .utf8)
+        try "vaultsim: 1\nsteps: []\n".write(to: dir.appendingPathComponent("empty-steps.yaml"), atomically: true, encoding: .utf8)
+        try "vaultsim: [\n".write(to: dir.appendingPathComponent("broken.yml"), atomically: true, encoding: .utf8)
+        let (scenarios, errors) = ScenarioLoader.load(paths: [dir.path, dir.appendingPathComponent("missing.yaml").path])
+        #expect(scenarios.map(\.id) == ["sub/good"])
+        #expect(errors.count == 3)
+        #expect(errors.contains { $0.location.file.hasSuffix("empty-steps.yaml") && $0.location.line == 2 })
+        #expect(errors.contains { $0.location.file.hasSuffix("broken.yml") })
+        #expect(errors.contains { $0.message == "no such file or folder" })
+    }
+}

@@ -1,0 +1,29 @@
+"""Drivers that misbehave on purpose, for the runner's tests. Usage: misbehaving_driver.py MODE
+
+crash    reads the first command and exits 3 without answering
+hang     reads commands and never answers
+babble   answers the first command with a line that is not JSON
+leak     a well-behaved fake that logs the API key it was given to stderr (a leaking SDK)
+"""
+import json
+import sys
+
+mode = sys.argv[1]
+for line in sys.stdin:
+    message = json.loads(line)
+    if mode == "crash":
+        print("driver: giving up", file=sys.stderr, flush=True)
+        sys.exit(3)
+    if mode == "hang":
+        continue
+    if mode == "babble":
+        print("hello, I am not a protocol line", flush=True)
+        continue
+    if mode == "leak":
+        if message["op"] == "init":
+            print("DEBUG alter_sdk: using key " + message["params"]["api_key"], file=sys.stderr, flush=True)
+            result = {"sdk": "fake", "version": "0", "language": "python", "protocol": 1,
+                      "capabilities": ["request", "list_grants", "revoke_grant", "close"]}
+        else:
+            result = {"status": 200, "headers": {}, "body": "", "json": None}
+        print(json.dumps({"id": message["id"], "ok": True, "result": result}), flush=True)

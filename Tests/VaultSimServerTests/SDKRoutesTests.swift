@@ -1,0 +1,136 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VaultSimCore
+import VaultSimProviders
+@testable import VaultSimServer
+
+/// The `/sdk/*` endpoints in-process: signatures, the error envelope, token responses.
+struct SDKRoutesTests {
+    let registry = SandboxRegistry()
+    let server: VaultSimServer
+    let sandbox: Sandbox
+
+    init() throws {
+        server = VaultSimServer(registry: registry, fixtures: FixtureLibrary())
+        sandbox = try registry.create(name: "test")
+    }
+
+    /// Headers the way alter-sdk 0.11.0 signs a call.
+    static func signed(_ path: String, body: String, apiKey: String, caller: String? = nil,
+                       timestamp: Int = Int(Date().timeIntervalSince1970)) -> HTTPFields {
+        var fields: HTTPFields = [.contentType: "application/json"]
+        fields[HTTPField.Name("x-api-key")!] = apiKey
+        if let caller {
+            fields[HTTPField.Name("X-Alter-Caller")!] = caller
+            fields[HTTPField.Name("X-Alter-Caller-Type")!] = "agent"
+        }
+        let signature = RequestSigning.sign(method: "POST", path: path, body: Data(body.utf8), apiKey: apiKey, timestamp: timestamp,
+                                            nonce: SecretGenerator.token(32).lowercased())
+        for (name, value) in signature { fields[HTTPField.Name(name)!] = value }
+        return fields
+    }
+
+    func post(_ path: String, _ body: String, headers: HTTPFields? = nil, caller: String? = nil) async throws -> (Int, JSONValue, HTTPFields) {
+        let fields = headers ?? Self.signed(path, body: body, apiKey: sandbox.apiKey, caller: caller)
+        return try await server.application(host: "127.0.0.1", port: 0).test(.router) { client in
+            try await client.execute(uri: path, method: .post, headers: fields, body: ByteBuffer(string: body)) { response in
+                (Int(response.status.code), JSONValue.parse(Data(buffer: response.body)) ?? .null, response.headers)
+            }
+        }
+    }
+
+    @Test func tokenForAnOAuthGrantCarriesBearerInjectionAndMetadata() async throws {
+        let grant = try sandbox.seed(grant: GrantSeed(provider: "google", account: "a@example.com", scopes: ["s1"]))
+        let body = #"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://x"}}"#
+        let (status, json, headers) = try await post("/sdk/token", body, caller: "agent-1")
+        #expect(status == 200)
+        #expect(json["access_token"]?.stringValue?.hasPrefix("ya29.") == true)
+        #expect(json["grant_id"] == .string(grant.id))
+        #expect(json["provider_id"] == "google")
+        #expect(json["injection_header"] == "Authorization")
+        #expect(json["injection_format"] == "Bearer {token}")
+        #expect(json["scopes"] == ["s1"])
+        #expect(json["expires_in"]?.intValue.map { $0 > 3500 } == true)
+        #expect(headers[HTTPField.Name("X-Alter-Actor-ID")!]?.count == 36)
+        let record = try sandbox.store.tokenRequests().last
+        #expect(record?.caller == "agent-1")
+        #expect(record?.outcome == "issued")
+    }
+
+    @Test func unknownGrantIsA404InTheFastAPIEnvelope() async throws {
+        let (status, json, _) = try await post("/sdk/token", #"{"grant_id":"nope","reason":null,"request":{"method":"GET","url":"https://x"}}"#)
+        #expect(status == 404)
+        #expect(json["detail"]?["error"] == "grant_not_found")
+        #expect(json["detail"]?["message"] == "OAuth grant not found for the given grant_id")
+        #expect(json["detail"]?["details"]?["grant_id"] == "nope")
+    }
+
+    @Test func forgedSignatureIsA401() async throws {
+        var headers = Self.signed("/sdk/token", body: "{}", apiKey: sandbox.apiKey)
+        headers[HTTPField.Name("X-Alter-Signature")!] = String(repeating: "0", count: 64)
+        let (status, json, _) = try await post("/sdk/token", "{}", headers: headers)
+        #expect(status == 401)
+        #expect(json["detail"]?["error"] == "invalid_signature")
+    }
+
+    @Test func staleTimestampIsA401() async throws {
+        let headers = Self.signed("/sdk/oauth/grants/list", body: "{}", apiKey: sandbox.apiKey, timestamp: Int(Date().timeIntervalSince1970) - 900)
+        let (status, json, _) = try await post("/sdk/oauth/grants/list", "{}", headers: headers)
+        #expect(status == 401)
+        #expect(json["detail"]?["error"] == "stale_timestamp")
+    }
+
+    @Test func replayedRequestIsA401() async throws {
+        let headers = Self.signed("/sdk/oauth/grants/list", body: "{}", apiKey: sandbox.apiKey)
+        let first = try await post("/sdk/oauth/grants/list", "{}", headers: headers)
+        let second = try await post("/sdk/oauth/grants/list", "{}", headers: headers)
+        #expect(first.0 == 200)
+        #expect(second.0 == 401)
+        #expect(second.1["detail"]?["error"] == "replayed_nonce")
+    }
+
+    @Test func unknownAPIKeyIsA401() async throws {
+        let other = SecretGenerator.apiKey()
+        let (status, json, _) = try await post("/sdk/oauth/grants/list", "{}", headers: Self.signed("/sdk/oauth/grants/list", body: "{}", apiKey: other))
+        #expect(status == 401)
+        #expect(json["detail"]?["error"] == "invalid_api_key")
+    }
+
+    @Test func sandboxesDoNotSeeEachOthersGrants() async throws {
+        let other = try registry.create(name: "other")
+        let grant = try other.seed(grant: GrantSeed(provider: "google"))
+        let (status, _, _) = try await post("/sdk/token", #"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://x"}}"#)
+        #expect(status == 404)
+    }
+
+    @Test func managedSecretTokenCarriesItsInjectionRules() async throws {
+        let grant = try sandbox.seed(secret: SecretSeed(type: .apiKeyQuery, secret: "sk_test_1234567890", secondaryName: "key"))
+        let (status, json, _) = try await post("/sdk/token", #"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://x"}}"#)
+        #expect(status == 200)
+        #expect(json["access_token"] == "sk_test_1234567890")
+        #expect(json["injection_format"] == "api_key_query")
+        #expect(json["additional_injections"] == [["target": "query_param", "key": "key", "value_source": "token"]])
+    }
+
+    @Test func invalidListLimitIsA422() async throws {
+        let body = #"{"provider_id":null,"limit":0,"offset":0}"#
+        let (status, json, _) = try await post("/sdk/oauth/grants/list", body)
+        #expect(status == 422)
+        #expect(json["detail"]?["message"]?.stringValue?.contains("limit") == true)
+    }
+
+    @Test func malformedBodyIsA422() async throws {
+        let (status, json, _) = try await post("/sdk/token", "not json")
+        #expect(status == 422)
+        #expect(json["detail"]?["error"] == "invalid_body")
+    }
+
+    @Test func connectSessionIsNotSimulatedYetAndSaysSo() async throws {
+        let (status, json, _) = try await post("/sdk/oauth/connect/session", "{}")
+        #expect(status == 501)
+        #expect(json["detail"]?["error"] == "not_simulated")
+    }
+}
