@@ -15,14 +15,15 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var actorID: String?
     public var payloadJSON: String
 
-    public init(receivedAt: Date, grantID: String?, callerInfo: CallerInfo, payload: JSONValue) {
+    /// - Parameter payloadText: the request body as received.
+    public init(receivedAt: Date, grantID: String?, callerInfo: CallerInfo, payloadText: String) {
         self.receivedAt = receivedAt
         self.grantID = grantID
         self.caller = callerInfo.caller
         self.callerType = callerInfo.callerType
         self.contextHeader = callerInfo.contextHeader
         self.actorID = callerInfo.actorID
-        self.payloadJSON = payload.jsonText
+        self.payloadJSON = payloadText
     }
 
     public var payload: JSONValue { JSONValue.parse(payloadJSON) ?? .null }

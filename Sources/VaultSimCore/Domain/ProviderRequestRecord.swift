@@ -36,7 +36,9 @@ public struct ProviderRequestRecord: Codable, Sendable, Equatable, FetchableReco
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
     public var headers: [String: String] {
-        (JSONValue.parse(headersJSON)?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        Dictionary(uniqueKeysWithValues: (JSONValue.parse(headersJSON)?.objectValue ?? [:]).compactMap { member in
+            member.value.stringValue.map { (member.key, $0) }
+        })
     }
 
     /// Query parameters decoded (`+` and percent-escapes), the last value winning.

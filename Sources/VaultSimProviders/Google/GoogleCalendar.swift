@@ -10,7 +10,7 @@ struct GoogleCalendar {
     let calendarID: String
     let sandbox: Sandbox
 
-    private var calendars: [String: JSONValue] { data["calendar"]?["calendars"]?.objectValue ?? [:] }
+    private var calendars: JSONObject { data["calendar"]?["calendars"]?.objectValue ?? [:] }
     private var calendar: JSONValue? { calendars[calendarID] }
 
     func listEvents(_ call: ProviderCall) -> ProviderResponse {

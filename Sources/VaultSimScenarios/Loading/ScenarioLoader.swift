@@ -184,7 +184,8 @@ public enum ScenarioLoader {
         var reader = try MappingReader(node, context: context)
         let status = try reader.int("status") ?? 500
         guard (100...599).contains(status) else { throw ScenarioLoadError(node.location, "\(context).status must be an HTTP status (100–599)") }
-        var headers = try reader.stringMap("headers") ?? [:]
+        var headers: [String: String] = [:]
+        for (name, value) in try reader.stringMap("headers") ?? [:] { headers[name] = value.stringValue }
         var body = ""
         if let bodyNode = reader.node("body") {
             if case .scalar(.string(let s)) = bodyNode.value {

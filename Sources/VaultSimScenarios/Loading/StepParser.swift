@@ -93,7 +93,7 @@ struct StepParser {
         }
         if let body = try r.string("body") { params["body_base64"] = .string(Data(body.utf8).base64EncodedString()) }
         for key in ["extra_headers", "query_params", "path_params", "context"] {
-            if let map = try r.stringMap(key) { params[key] = .object(map.mapValues(JSONValue.string)) }
+            if let map = try r.stringMap(key) { params[key] = .object(map) }
         }
         if let reason = try r.string("reason") { params["reason"] = .string(reason) }
         try r.rejectUnknownKeys(allowed: ["method", "url", "grant", "grant_id", "provider", "account", "json", "body",

@@ -99,7 +99,7 @@ struct YAMLNode: Sendable {
         switch value {
         case .scalar(let v): return v
         case .sequence(let items): return .array(items.map(\.json))
-        case .mapping(let pairs): return .object(Dictionary(pairs.map { ($0.key, $0.value.json) }, uniquingKeysWith: { a, _ in a }))
+        case .mapping(let pairs): return .object(JSONObject(pairs.map { ($0.key, $0.value.json) }, uniquingKeysWith: { a, _ in a }))
         }
     }
 
@@ -175,14 +175,14 @@ struct MappingReader {
         return strings
     }
 
-    /// A mapping of strings to strings (headers, query parameters).
-    mutating func stringMap(_ key: String) throws(ScenarioLoadError) -> [String: String]? {
+    /// A mapping of strings to strings (headers, query parameters, context), in the order written.
+    mutating func stringMap(_ key: String) throws(ScenarioLoadError) -> JSONObject? {
         guard let value = node(key) else { return nil }
         guard case .mapping(let pairs) = value.value else {
             throw ScenarioLoadError(value.location, "\(context).\(key) must be a mapping, found \(value.typeName)")
         }
-        var map: [String: String] = [:]
-        for pair in pairs { map[pair.key] = try Self.scalarText(pair.value, "\(context).\(key).\(pair.key)") }
+        var map = JSONObject()
+        for pair in pairs { map[pair.key] = .string(try Self.scalarText(pair.value, "\(context).\(key).\(pair.key)")) }
         return map
     }
 

@@ -7,7 +7,7 @@ enum AuditEndpoint {
     static func handle(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
         let payload = try call.jsonObject()
         let record = AuditRecord(receivedAt: call.sandbox.clock.now, grantID: try payload.optionalString("grant_id"),
-                                 callerInfo: call.caller, payload: .object(payload))
+                                 callerInfo: call.caller, payloadText: String(decoding: call.body, as: UTF8.self))
         try call.sandbox.store.append(audit: record)
         return (200, ["success": true])
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OrderedCollections
 import VaultSimCore
 
 /// A verified `/sdk/*` request: the sandbox its API key belongs to, who is calling, and the body.
@@ -9,7 +10,7 @@ struct SDKCall: Sendable {
     let pathParameters: [String: String]
 
     /// The body as a JSON object; a 422 otherwise (as FastAPI answers a body it cannot validate).
-    func jsonObject() throws -> [String: JSONValue] {
+    func jsonObject() throws -> JSONObject {
         guard let object = JSONValue.parse(body)?.objectValue else {
             throw VaultError(status: 422, code: "invalid_body", message: "Request body must be a JSON object")
         }
@@ -17,7 +18,7 @@ struct SDKCall: Sendable {
     }
 }
 
-extension Dictionary where Key == String, Value == JSONValue {
+extension OrderedDictionary where Key == String, Value == JSONValue {
     /// An optional string member; a 422 naming the field when it has another type.
     func optionalString(_ key: String) throws -> String? {
         switch self[key] {
