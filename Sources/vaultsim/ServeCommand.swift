@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let server = VaultSimServer(registry: registry, fixtures: fixtures, logger: logger)
         let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm])
-        try printWelcome(sandbox: sandbox, serverURL: running.baseURL)
+        try printWelcome(sandbox: sandbox, serverURL: running.baseURL, providers: server.directory.providers.values.map(\.descriptor))
         try await running.wait()
     }
 
@@ -67,7 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         try sandbox.seed(secret: SecretSeed(type: .bearer))
     }
 
-    private func printWelcome(sandbox: Sandbox, serverURL: String) throws {
+    private func printWelcome(sandbox: Sandbox, serverURL: String, providers: [ProviderDescriptor]) throws {
         let map = HostMap(serverURL: serverURL, sandboxID: sandbox.id)
         var text = """
             VaultSim is serving the default app "\(sandbox.name)".
@@ -86,11 +86,11 @@ struct ServeCommand: AsyncParsableCommand {
             text += "  \(secret.grantID)  internal  managed secret (\(secret.type.rawValue))\n"
         }
         text += "\nProviders (use these URLs in place of the real hosts):\n"
-        for provider in ProviderCatalog.all {
+        for provider in providers.sorted(by: { $0.id < $1.id }) {
             let real = "https://\(provider.primaryHost)/"
             text += "  \(real.padding(toLength: 30, withPad: " ", startingAt: 0)) -> \((try? map.fakeURL(for: real)) ?? "")\n"
         }
         text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (Ctrl-C stops)\n"
-        print(text)
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 }

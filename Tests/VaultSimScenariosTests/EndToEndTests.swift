@@ -101,6 +101,35 @@ struct EndToEndTests {
         #expect(result.failures.first?.contains("found raw in the driver's stderr (SDK logs), line 1") == true)
     }
 
+    @Test func theDocumentedExampleScenarioPasses() async throws {
+        let doc = try String(contentsOf: EndToEnd.root.appendingPathComponent("docs/scenario-format.md"), encoding: .utf8)
+        let start = try #require(doc.range(of: "```yaml\n"))
+        let end = try #require(doc.range(of: "\n```", range: start.upperBound..<doc.endIndex))
+        let scenario = try ScenarioLoader.parse(String(doc[start.upperBound..<end.lowerBound]), file: "docs/scenario-format.md", defaultID: "doc")
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .passed, "\(result.failures)")
+    }
+
+    @Test func driverReportsAPatchedSDKFromPYTHONPATH() async throws {
+        var driver = try await EndToEnd.pythonDriver.value
+        let lib = URL(fileURLWithPath: driver.executable).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib")
+        let python = try #require(try FileManager.default.contentsOfDirectory(atPath: lib.path).first { $0.hasPrefix("python") })
+        let venvSDK = lib.appendingPathComponent("\(python)/site-packages/alter_sdk")
+        let patched = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-patched-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: patched, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: patched) }
+        try FileManager.default.copyItem(at: venvSDK, to: patched.appendingPathComponent("alter_sdk"))
+        let initFile = patched.appendingPathComponent("alter_sdk/__init__.py")
+        let source = try String(contentsOf: initFile, encoding: .utf8)
+        try source.replacingOccurrences(of: "__version__ = \"0.11.0\"", with: "__version__ = \"0.11.0+patched\"")
+            .write(to: initFile, atomically: true, encoding: .utf8)
+        driver.environment["PYTHONPATH"] = patched.path
+        let result = try await EndToEnd.run([try EndToEnd.bundled("errors/unknown-grant.yaml")], driver: driver).results[0]
+        #expect(result.verdict == .passed, "\(result.failures)")
+        #expect(result.sdk?["version"] == "0.11.0+patched")
+        #expect(result.sdk?["sdk_path"]?.stringValue?.hasPrefix(patched.path) == true)
+    }
+
     @Test func cliExitsWithTwoAndFileLineOnAMalformedScenario() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import VaultSimScenarios
+import VaultSimCore
 
 struct LeakScannerTests {
     static let secret = LeakScanner.Secret(label: "access token of grant g1", value: "ya29.Secret/Value+With=Marks")
@@ -29,5 +30,22 @@ struct LeakScannerTests {
     @Test func findingDoesNotRepeatTheSecret() {
         let finding = LeakScanner(secrets: [Self.secret]).scan([("stderr", Self.secret.value)])[0]
         #expect(!finding.description.contains(Self.secret.value))
+    }
+}
+
+struct JUnitReportTests {
+    @Test func failuresAndLogsAreEscapedIntoTheReport() {
+        let failed = ScenarioResult(
+            scenarioID: "errors/x", title: "x", location: SourceLocation(file: "s/x.yaml", line: 1, column: 1), verdict: .failed,
+            failures: ["expected <A> & \"B\""], duration: .milliseconds(1500), sdk: nil, driverLog: "log \u{01} line")
+        let passed = ScenarioResult(
+            scenarioID: "ok", title: "ok", location: SourceLocation(file: "s/ok.yaml", line: 1, column: 1), verdict: .passed,
+            failures: [], duration: .seconds(1), sdk: nil, driverLog: "")
+        let xml = JUnitReport.xml(RunSummary(results: [failed, passed], duration: .seconds(3)))
+        #expect(xml.contains(#"<testsuite name="vaultsim" tests="2" failures="1" skipped="0" time="3.000">"#))
+        #expect(xml.contains(#"<testcase classname="errors" name="errors/x" file="s/x.yaml" time="1.500">"#))
+        #expect(xml.contains(#"<failure message="expected &lt;A&gt; &amp; &quot;B&quot;">"#))
+        #expect(xml.contains("<system-err>log ? line</system-err>"))
+        #expect(xml.contains(#"<testcase classname="vaultsim" name="ok" file="s/ok.yaml" time="1.000">"#))
     }
 }

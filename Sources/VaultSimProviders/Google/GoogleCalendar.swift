@@ -53,8 +53,8 @@ struct GoogleCalendar {
         }
         let offset = q["pageToken"].flatMap { Int($0.dropFirst()) } ?? 0
         let page = Array(events.dropFirst(offset).prefix(maxResults))
-        var body: [String: JSONValue] = [
-            "kind": "calendar#events", "etag": .string("\"\(abs(calendarID.hashValue % 1_000_000_000))\""),
+        var body: JSONObject = [
+            "kind": "calendar#events", "etag": .string(Self.etag(calendarID + "\(events.count)")),
             "summary": calendar["summary"] ?? .string(calendarID), "description": calendar["description"] ?? "",
             "updated": calendar["updated"] ?? .string(sandbox.clock.now.rfc3339),
             "timeZone": calendar["timeZone"] ?? "UTC", "accessRole": calendar["accessRole"] ?? "owner",
@@ -82,7 +82,7 @@ struct GoogleCalendar {
         event["organizer"] = person
         event["iCalUID"] = .string("\(id)@google.com")
         event["sequence"] = 0
-        event["etag"] = .string("\"\(abs(id.hashValue % 1_000_000_000))\"")
+        event["etag"] = .string(Self.etag(id))
         var stored = calendars[calendarID]?["events"]?.arrayValue ?? []
         stored.append(.object(event))
         sandbox.overrideData(provider: "google", with: ["calendar": ["calendars": .object([calendarID: ["events": .array(stored)]])]])
@@ -93,6 +93,11 @@ struct GoogleCalendar {
         guard case .object(var members) = event else { return event }
         members["instances"] = nil
         return .object(members)
+    }
+
+    /// A stable entity tag (the same input gives the same tag in every run).
+    static func etag(_ seed: String) -> String {
+        "\"" + String(RequestSigning.sha256Hex(Data(seed.utf8)).prefix(16)) + "\""
     }
 
     static func time(of event: JSONValue, _ key: String) -> Date? {

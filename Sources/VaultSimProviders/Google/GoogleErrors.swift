@@ -5,11 +5,12 @@ import VaultSimCore
 enum GoogleErrors {
     static func error(_ code: Int, status: String, message: String, reason: String, domain: String = "global",
                       extra: [String: JSONValue] = [:], headers: [String: String] = [:]) -> ProviderResponse {
-        var inner: [String: JSONValue] = [
-            "code": .number(Double(code)), "message": .string(message), "status": .string(status),
+        var inner: JSONObject = [
+            "code": .number(Double(code)), "message": .string(message),
             "errors": [["message": .string(message), "domain": .string(domain), "reason": .string(reason)]],
+            "status": .string(status),
         ]
-        inner.merge(extra) { _, new in new }
+        for (key, value) in extra { inner[key] = value }
         return .json(code, ["error": .object(inner)], headers: headers)
     }
 

@@ -36,11 +36,12 @@ struct GoogleGmail {
         }
         let offset = q["pageToken"].flatMap { Int($0.dropFirst()) } ?? 0
         let page = messages.dropFirst(offset).prefix(maxResults)
-        var body: [String: JSONValue] = ["resultSizeEstimate": .number(Double(messages.count))]
+        var body = JSONObject()
         if !page.isEmpty {
             body["messages"] = .array(page.map { ["id": $0["id"] ?? .null, "threadId": $0["threadId"] ?? .null] })
         }
         if offset + page.count < messages.count { body["nextPageToken"] = .string("p\(offset + page.count)") }
+        body["resultSizeEstimate"] = .number(Double(messages.count))
         return .json(200, .object(body))
     }
 }
