@@ -70,6 +70,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw UserError.badInput("cannot prepare the driver: \(error)")
         }
+        guard command.resolvedExecutable() != nil else {
+            throw UserError.badInput("the driver command '\(command.executable)' is not an executable file or a program on PATH")
+        }
 
         let fixtures: FixtureLibrary
         do { fixtures = try FixtureLibrary(root: layout.fixtures) } catch { throw UserError.badInput("\(error)") }

@@ -128,6 +128,13 @@ struct SDKRoutesTests {
         #expect(json["detail"]?["error"] == "invalid_body")
     }
 
+    @Test func oversizedBodyIsRefusedInTheEnvelope() async throws {
+        let body = #"{"grant_id":""# + String(repeating: "x", count: 2 << 20) + #""}"#
+        let (status, json, _) = try await post("/sdk/token", body)
+        #expect(status == 413)
+        #expect(json["detail"]?["error"] == "request_rejected")
+    }
+
     @Test func connectSessionIsNotSimulatedYetAndSaysSo() async throws {
         let (status, json, _) = try await post("/sdk/oauth/connect/session", "{}")
         #expect(status == 501)

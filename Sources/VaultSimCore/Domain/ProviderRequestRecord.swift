@@ -42,16 +42,7 @@ public struct ProviderRequestRecord: Codable, Sendable, Equatable, FetchableReco
     }
 
     /// Query parameters decoded (`+` and percent-escapes), the last value winning.
-    public var queryItems: [String: String] {
-        var items: [String: String] = [:]
-        for pair in query.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
-            items[parts[0]] = parts.count > 1 ? parts[1] : ""
-        }
-        return items
-    }
+    public var queryItems: [String: String] { QueryString.decode(query) }
 
     public var json: JSONValue {
         [

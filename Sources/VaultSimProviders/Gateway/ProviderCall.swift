@@ -28,16 +28,7 @@ public struct ProviderCall: Sendable {
     }
 
     /// Decoded query parameters (last value wins).
-    public var query: [String: String] {
-        var items: [String: String] = [:]
-        for pair in rawQuery.split(separator: "&") where !pair.isEmpty {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
-            }
-            items[parts[0]] = parts.count > 1 ? parts[1] : ""
-        }
-        return items
-    }
+    public var query: [String: String] { QueryString.decode(rawQuery) }
 
     public var json: JSONValue? { JSONValue.parse(body) }
 

@@ -39,6 +39,14 @@ public struct DriverCommand: Sendable, CustomStringConvertible {
     }
 
     public var description: String { ([executable] + arguments).joined(separator: " ") }
+
+    /// The executable's path if it exists and can be run (a bare name is looked up in `PATH`).
+    public func resolvedExecutable() -> String? {
+        let fm = FileManager.default
+        if executable.contains("/") { return fm.isExecutableFile(atPath: executable) ? executable : nil }
+        let path = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? ""
+        return path.split(separator: ":").map { "\($0)/\(executable)" }.first { fm.isExecutableFile(atPath: $0) }
+    }
 }
 
 public struct DriverCommandError: Error, CustomStringConvertible {

@@ -88,9 +88,7 @@ public enum ScenarioLoader {
             var map = try MappingReader(providers, context: "given.providers")
             for provider in map.keys {
                 let providerNode = map.node(provider)!
-                guard ProviderCatalog.descriptor(id: provider) != nil else {
-                    throw ScenarioLoadError(providerNode.location, "unknown provider '\(provider)' (known: \(ProviderCatalog.all.map(\.id).joined(separator: ", ")))")
-                }
+                try requireKnownProvider(provider, at: providerNode.location)
                 var p = try MappingReader(providerNode, context: "given.providers.\(provider)")
                 if let data = p.node("data") { given.providerData.append((provider, data.json)) }
                 if let faults = p.node("faults") {
@@ -213,9 +211,7 @@ public enum ScenarioLoader {
             var map = try MappingReader(journal, context: "then.provider_journal")
             for provider in map.keys {
                 let patternNode = map.node(provider)!
-                guard ProviderCatalog.descriptor(id: provider) != nil else {
-                    throw ScenarioLoadError(patternNode.location, "unknown provider '\(provider)' (known: \(ProviderCatalog.all.map(\.id).joined(separator: ", ")))")
-                }
+                try requireKnownProvider(provider, at: patternNode.location)
                 checks.append(ThenCheck(subject: .providerJournal(provider), pattern: try Pattern.parse(patternNode, bindings: bindings),
                                         location: patternNode.location))
             }
@@ -228,6 +224,11 @@ public enum ScenarioLoader {
         }
         try reader.rejectUnknownKeys(allowed: ["provider_journal", "audit", "token_requests"])
         return checks
+    }
+
+    static func requireKnownProvider(_ provider: String, at location: SourceLocation) throws(ScenarioLoadError) {
+        guard ProviderCatalog.descriptor(id: provider) == nil else { return }
+        throw ScenarioLoadError(location, "unknown provider '\(provider)' (known: \(ProviderCatalog.all.map(\.id).joined(separator: ", ")))")
     }
 
     // MARK: files

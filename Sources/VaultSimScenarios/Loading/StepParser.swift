@@ -29,9 +29,7 @@ struct StepParser {
         case "provider_fault":
             var r = try MappingReader(body, context: context)
             let provider = try r.requiredString("provider")
-            guard ProviderCatalog.descriptor(id: provider) != nil else {
-                throw ScenarioLoadError(body.location, "\(context).provider: unknown provider '\(provider)'")
-            }
+            try ScenarioLoader.requireKnownProvider(provider, at: body.location)
             var rest = body
             if case .mapping(let pairs) = body.value { rest.value = .mapping(pairs.filter { $0.key != "provider" }) }
             action = .providerFault(try ScenarioLoader.parseFault(rest, provider: provider, context: context))

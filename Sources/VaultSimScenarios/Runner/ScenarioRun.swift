@@ -46,6 +46,12 @@ struct ScenarioRun {
         }
         await driver.shutdown()
         driverLog = await driver.stderr
+        // The protocol asks a driver to exit 0 once stdin closes; anything else is a driver fault
+        // (unless it was already reported, e.g. a crash mid-step).
+        if skipReason == nil, let failure = await driver.driverFailure, !failure.message.hasPrefix("the driver exited (exited(0))"),
+           !failures.contains(where: { $0.contains(failure.message) }) {
+            failures.append("driver: \(failure.message)")
+        }
         if skipReason == nil {
             checkThen(sandbox: sandbox, hostMap: hostMap)
             await checkLeaks(sandbox: sandbox, driver: driver)

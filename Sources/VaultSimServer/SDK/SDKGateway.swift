@@ -46,6 +46,11 @@ struct SDKGateway: Sendable {
             return Self.json(result.status, result.body, actorID: actorID)
         } catch let error as VaultError {
             return Self.json(error.status, error.body, actorID: actorID)
+        } catch let error as any HTTPResponseError {
+            // Refused by the HTTP layer (a body over 1 MiB, say): same envelope, its own status.
+            let status = Int(error.status.code)
+            let failure = VaultError(status: status, code: "request_rejected", message: "\(error.status.reasonPhrase): \(error)")
+            return Self.json(status, failure.body, actorID: actorID)
         } catch {
             logger.error("SDK endpoint failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
             let failure = VaultError(status: 500, code: "internal_error", message: "VaultSim internal error: \(error)")
