@@ -27,6 +27,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file"))
     var junit: String?
 
+    @Option(name: .long, help: ArgumentHelp("Run only scenarios with this tag (repeatable: any of them).", valueName: "tag"))
+    var tag: [String] = []
+
     @Option(name: .long, help: "How many scenarios to run at once.")
     var jobs: Int = 1
 
@@ -54,10 +57,14 @@ struct RunCommand: AsyncParsableCommand {
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
 
-        let (scenarios, errors) = ScenarioLoader.load(paths: paths.isEmpty ? [layout.scenarios.path] : paths)
+        let (loaded, errors) = ScenarioLoader.load(paths: paths.isEmpty ? [layout.scenarios.path] : paths)
         if !errors.isEmpty {
             for error in errors { printError("\(error)") }
             throw UserError.badInput("\(errors.count) scenario file problem(s); nothing was run")
+        }
+        let scenarios = tag.isEmpty ? loaded : loaded.filter { !Set($0.tags).isDisjoint(with: tag) }
+        guard !scenarios.isEmpty else {
+            throw UserError.badInput("no scenario has any of the tags \(tag.joined(separator: ", "))")
         }
 
         let command: DriverCommand

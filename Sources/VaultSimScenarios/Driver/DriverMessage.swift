@@ -70,7 +70,6 @@ public struct SDKError: Sendable, Equatable {
     public var ancestors: [String]
     public var message: String
     public var attributes: JSONValue
-    public var raw: JSONValue
 
     init?(_ value: JSONValue) {
         guard let className = value["class"]?.stringValue else { return nil }
@@ -78,7 +77,6 @@ public struct SDKError: Sendable, Equatable {
         self.ancestors = (value["ancestors"]?.arrayValue ?? []).compactMap(\.stringValue)
         self.message = value["message"]?.stringValue ?? value["str"]?.stringValue ?? ""
         self.attributes = value["attributes"] ?? .object([:])
-        self.raw = value
     }
 
     /// `GrantNotFoundError (BackendError > AlterSDKError): message`.

@@ -39,7 +39,7 @@ struct ControlRoutes: Sendable {
         router.post("\(p)/sandboxes/:id/grants") { request, context in
             try await run(context) { sandbox, _ in
                 let seed: GrantSeed = try await Self.decode(request)
-                return (201, GrantsEndpointWire.describe(try sandbox.seed(grant: seed)))
+                return (201, GrantsEndpoint.wire(try sandbox.seed(grant: seed)))
             }
         }
         router.post("\(p)/sandboxes/:id/secrets") { request, context in
@@ -56,7 +56,7 @@ struct ControlRoutes: Sendable {
                 guard let grant = try sandbox.store.revoke(grantID: grantID, reason: reason, at: sandbox.clock.now) else {
                     throw VaultError.grantNotFound(grantID)
                 }
-                return (200, GrantsEndpointWire.describe(grant))
+                return (200, GrantsEndpoint.wire(grant))
             }
         }
         router.put("\(p)/sandboxes/:id/providers/:provider/data") { request, context in
@@ -150,9 +150,4 @@ struct ControlRoutes: Sendable {
         Response(status: .init(code: status), headers: [.contentType: "application/json"],
                  body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
     }
-}
-
-/// Grant descriptions shared by the control API and the SDK grant list.
-enum GrantsEndpointWire {
-    static func describe(_ grant: Grant) -> JSONValue { GrantsEndpoint.wire(grant) }
 }
