@@ -74,6 +74,17 @@ struct ScenarioLoaderTests {
         #expect(e?.message.contains("no fake provider serves") == true)
     }
 
+    @Test func urlOfAProviderWithoutAFakeAPIIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "https://www.googleapis.com/calendar/v3/calendars/primary/events", with: "https://slack.com/api/chat.postMessage"))
+        #expect(e?.location.line == 8)
+        #expect(e?.message.contains("no fake API for it yet") == true)
+    }
+
+    @Test func unknownPlaceholderInARegexIsRefused() {
+        let e = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "result: {json: {id: {$matches: \"^${grants.zed}$\"}}}"))
+        #expect(e?.message.contains("unknown placeholder '${grants.zed}'") == true)
+    }
+
     @Test func unknownPlaceholderIsRefused() {
         let e = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "result: {json: {id: \"${grants.carol}\"}}"))
         #expect(e?.location.line == 11)

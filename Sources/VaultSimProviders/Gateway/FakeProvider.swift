@@ -19,5 +19,8 @@ public struct ProviderDirectory: Sendable {
         self.providers = Dictionary(uniqueKeysWithValues: all.map { ($0.descriptor.id, $0) })
     }
 
+    /// The providers with a fake API (the others have grants only, for now).
+    public static let simulatedProviderIDs: Set<String> = [ProviderCatalog.google.id, ProviderCatalog.internalAPI.id]
+
     public func provider(id: String) -> (any FakeProvider)? { providers[id] }
 }

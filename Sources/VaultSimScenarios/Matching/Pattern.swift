@@ -99,9 +99,11 @@ public indirect enum Pattern: Sendable {
         case "$matches":
             guard case .string(let s) = json else { throw ScenarioLoadError(node.location, "$matches takes a regular expression string") }
             do { _ = try Regex(s) } catch { throw ScenarioLoadError(node.location, "$matches: invalid regular expression: \(error)") }
+            try Placeholders.validate(s, at: node.location, known: bindings)
             return .matches(s)
         case "$one_of":
             guard case .array(let values) = json else { throw ScenarioLoadError(node.location, "$one_of takes a list of values") }
+            for case .string(let text) in values { try Placeholders.validate(text, at: node.location, known: bindings) }
             return .oneOf(values)
         case "$type":
             let types = ["null", "boolean", "number", "string", "array", "object"]

@@ -14,6 +14,13 @@ public struct HostMap: Sendable {
         }
     }
 
+    public struct NoFakeAPI: Error, CustomStringConvertible {
+        public var provider: ProviderDescriptor
+        public var description: String {
+            "\(provider.hosts.map(\.host).joined(separator: ", ")) (\(provider.id)): VaultSim has grants for \(provider.displayName) but no fake API for it yet"
+        }
+    }
+
     public let serverURL: String
     public let sandboxID: String
 
@@ -31,6 +38,7 @@ public struct HostMap: Sendable {
         let hostAndPort = afterScheme[..<hostEnd]
         let host = hostAndPort.split(separator: ":").first.map(String.init) ?? ""
         guard let provider = ProviderCatalog.descriptor(forHost: host) else { throw UnknownHost(url: url) }
+        guard ProviderDirectory.simulatedProviderIDs.contains(provider.id) else { throw NoFakeAPI(provider: provider) }
         var rest = String(afterScheme[hostEnd...])
         if !rest.hasPrefix("/") { rest = "/" + rest }
         return (provider, rest)
