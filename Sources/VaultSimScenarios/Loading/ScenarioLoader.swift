@@ -97,7 +97,13 @@ public enum ScenarioLoader {
                     }
                     for item in items { given.faults.append(try parseFault(item, provider: provider, context: "fault")) }
                 }
-                try p.rejectUnknownKeys(allowed: ["data", "faults"])
+                if let configured = p.node("configured") {
+                    guard case .scalar(.bool(let isConfigured)) = configured.value else {
+                        throw ScenarioLoadError(configured.location, "given.providers.\(provider).configured must be true or false")
+                    }
+                    if !isConfigured { given.unconfiguredProviders.append(provider) }
+                }
+                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured"])
             }
         }
         try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers"])

@@ -26,6 +26,8 @@ public struct Given: Sendable {
     public var secrets: [(name: String, seed: SecretSeed)] = []
     public var providerData: [(provider: String, data: JSONValue)] = []
     public var faults: [ProviderFault] = []
+    /// Providers the app has not configured (no OAuth client credentials in the portal).
+    public var unconfiguredProviders: [String] = []
 }
 
 /// How the driver's SDK client is made.

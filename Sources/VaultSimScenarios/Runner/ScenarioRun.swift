@@ -70,6 +70,9 @@ struct ScenarioRun {
         for (name, seed) in scenario.given.secrets { bindings["secrets.\(name)"] = try sandbox.seed(secret: seed).id }
         for (provider, data) in scenario.given.providerData { sandbox.overrideData(provider: provider, with: data) }
         for fault in scenario.given.faults { sandbox.faults.add(fault) }
+        for provider in scenario.given.unconfiguredProviders {
+            try sandbox.store.save(providerConfig: ProviderConfig(providerID: provider, clientID: nil, clientSecret: nil, isConfigured: false))
+        }
     }
 
     /// Sends `init`; false when the scenario cannot go on.
