@@ -9,21 +9,14 @@ import VaultSimProviders
 
 /// Fake providers check credentials as the real APIs do; the control API manages sandboxes.
 struct ProviderAndControlRoutesTests {
-    let registry = SandboxRegistry()
-    let server: VaultSimServer
-    let sandbox: Sandbox
+    let vault: TestVault
+    var registry: SandboxRegistry { vault.registry }
+    var sandbox: Sandbox { vault.sandbox }
 
-    init() throws {
-        server = VaultSimServer(registry: registry, fixtures: FixtureLibrary())
-        sandbox = try registry.create(name: "test")
-    }
+    init() throws { vault = try TestVault() }
 
     func call(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: String? = nil) async throws -> (Int, JSONValue, HTTPFields) {
-        try await server.application(host: "127.0.0.1", port: 0).test(.router) { client in
-            try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
-                (Int(response.status.code), JSONValue.parse(Data(buffer: response.body)) ?? .null, response.headers)
-            }
-        }
+        try await vault.send(method, uri, headers: headers, body: body)
     }
 
     var calendarURI: String { "/sandboxes/\(sandbox.id)/providers/google/calendar/v3/calendars/primary/events" }

@@ -9,14 +9,11 @@ import VaultSimProviders
 
 /// The `/sdk/*` endpoints in-process: signatures, the error envelope, token responses.
 struct SDKRoutesTests {
-    let registry = SandboxRegistry()
-    let server: VaultSimServer
-    let sandbox: Sandbox
+    let vault: TestVault
+    var registry: SandboxRegistry { vault.registry }
+    var sandbox: Sandbox { vault.sandbox }
 
-    init() throws {
-        server = VaultSimServer(registry: registry, fixtures: FixtureLibrary())
-        sandbox = try registry.create(name: "test")
-    }
+    init() throws { vault = try TestVault() }
 
     /// Headers the way alter-sdk 0.11.0 signs a call.
     static func signed(_ path: String, body: String, apiKey: String, caller: String? = nil,
@@ -34,12 +31,7 @@ struct SDKRoutesTests {
     }
 
     func post(_ path: String, _ body: String, headers: HTTPFields? = nil, caller: String? = nil) async throws -> (Int, JSONValue, HTTPFields) {
-        let fields = headers ?? Self.signed(path, body: body, apiKey: sandbox.apiKey, caller: caller)
-        return try await server.application(host: "127.0.0.1", port: 0).test(.router) { client in
-            try await client.execute(uri: path, method: .post, headers: fields, body: ByteBuffer(string: body)) { response in
-                (Int(response.status.code), JSONValue.parse(Data(buffer: response.body)) ?? .null, response.headers)
-            }
-        }
+        try await vault.send(.post, path, headers: headers ?? Self.signed(path, body: body, apiKey: sandbox.apiKey, caller: caller), body: body)
     }
 
     @Test func tokenForAnOAuthGrantCarriesBearerInjectionAndMetadata() async throws {
