@@ -101,6 +101,16 @@ struct EndToEndTests {
         #expect(result.failures.first?.contains("found raw in the driver's stderr (SDK logs), line 1") == true)
     }
 
+    @Test func driverThatExitsNonZeroAtTheEndFailsTheScenario() async throws {
+        let scenario = try ScenarioLoader.parse("""
+            vaultsim: 1
+            steps:
+              - request: {method: GET, url: "https://www.googleapis.com/calendar/v3/calendars/primary/events", grant_id: x}
+            """, file: "exit1.yaml", defaultID: "exit1")
+        let result = try await EndToEnd.run([scenario], driver: EndToEnd.misbehavingDriver("exit1")).results[0]
+        #expect(result.failures == ["driver: the driver exited (exited(1))"])
+    }
+
     @Test func theDocumentedExampleScenarioPasses() async throws {
         let doc = try String(contentsOf: EndToEnd.root.appendingPathComponent("docs/scenario-format.md"), encoding: .utf8)
         let start = try #require(doc.range(of: "```yaml\n"))

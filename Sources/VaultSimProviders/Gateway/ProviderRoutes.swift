@@ -58,19 +58,21 @@ public struct ProviderRoutes: Sendable {
         let call = ProviderCall(method: request.method.rawValue, path: path, fullPath: fullPath,
                                 rawQuery: request.uri.query ?? "", headers: headers, body: body)
 
-        let answer: ProviderResponse
-        let answeredBy: String
-        if let fault = sandbox.faults.take(providerID: providerID, method: call.method, path: call.path) {
-            if fault.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
-            answer = ProviderResponse(status: fault.status, headers: fault.headers, body: Data(fault.body.utf8))
-            answeredBy = "fault"
-        } else {
-            answer = try await provider.respond(to: call, in: sandbox)
-            answeredBy = "provider"
+        func journal(_ answer: ProviderResponse, answeredBy: String) throws {
+            try sandbox.store.append(providerRequest: ProviderRequestRecord(
+                receivedAt: sandbox.clock.now, providerID: providerID, method: call.method, path: call.path, query: call.rawQuery,
+                headers: headers, body: String(decoding: body, as: UTF8.self), status: answer.status, answeredBy: answeredBy))
         }
-        try sandbox.store.append(providerRequest: ProviderRequestRecord(
-            receivedAt: sandbox.clock.now, providerID: providerID, method: call.method, path: call.path, query: call.rawQuery,
-            headers: headers, body: String(decoding: body, as: UTF8.self), status: answer.status, answeredBy: answeredBy))
+
+        if let fault = sandbox.faults.take(providerID: providerID, method: call.method, path: call.path) {
+            let answer = ProviderResponse(status: fault.status, headers: fault.headers, body: Data(fault.body.utf8))
+            // Journaled before the delay: a client that gives up waiting still leaves its trace.
+            try journal(answer, answeredBy: "fault")
+            if fault.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
+            return Self.response(answer)
+        }
+        let answer = try await provider.respond(to: call, in: sandbox)
+        try journal(answer, answeredBy: "provider")
         return Self.response(answer)
     }
 

@@ -19,6 +19,8 @@ public actor DriverProcess {
     private var stdoutLines: [String] = []
     private var stderrLines: [String] = []
     private var exitStatus: String?
+    /// True once the process has exited with status 0.
+    public private(set) var exitedCleanly = false
     private let outgoing: AsyncStream<String>.Continuation
     private let kills: AsyncStream<Void>.Continuation
     private var runner: Task<Void, Never>?
@@ -96,6 +98,7 @@ public actor DriverProcess {
                     group.cancelAll()
                 }
             }
+            exitedCleanly = result.terminationStatus.isSuccess
             finished(status: "\(result.terminationStatus)")
         } catch {
             fail("could not start the driver '\(command)': \(error)")

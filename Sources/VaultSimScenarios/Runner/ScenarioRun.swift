@@ -23,12 +23,17 @@ struct ScenarioRun {
         let sandbox: Sandbox
         do {
             sandbox = try registry.create(name: scenario.id)
+        } catch {
+            failures.append("given (\(scenario.location)): cannot create a sandbox: \(error)")
+            return
+        }
+        defer { registry.remove(id: sandbox.id) }
+        do {
             try prepare(sandbox)
         } catch {
             failures.append("given (\(scenario.location)): cannot set up the sandbox: \(error)")
             return
         }
-        defer { registry.remove(id: sandbox.id) }
         let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id)
         let driver = DriverProcess.launch(runner.driver)
 
@@ -48,7 +53,7 @@ struct ScenarioRun {
         driverLog = await driver.stderr
         // The protocol asks a driver to exit 0 once stdin closes; anything else is a driver fault
         // (unless it was already reported, e.g. a crash mid-step).
-        if skipReason == nil, let failure = await driver.driverFailure, !failure.message.hasPrefix("the driver exited (exited(0))"),
+        if skipReason == nil, await !driver.exitedCleanly, let failure = await driver.driverFailure,
            !failures.contains(where: { $0.contains(failure.message) }) {
             failures.append("driver: \(failure.message)")
         }

@@ -3,7 +3,8 @@
 crash    reads the first command and exits 3 without answering
 hang     reads commands and never answers
 babble   answers the first command with a line that is not JSON
-leak     a well-behaved fake that logs the API key it was given to stderr (a leaking SDK)
+leak     a fake that answers every call with a 200 and logs the API key to stderr (a leaking SDK)
+exit1    a fake that answers every call with a 200, then exits 1 when stdin closes
 """
 import json
 import sys
@@ -19,11 +20,15 @@ for line in sys.stdin:
     if mode == "babble":
         print("hello, I am not a protocol line", flush=True)
         continue
-    if mode == "leak":
+    if mode in ("leak", "exit1"):
         if message["op"] == "init":
-            print("DEBUG alter_sdk: using key " + message["params"]["api_key"], file=sys.stderr, flush=True)
+            if mode == "leak":
+                print("DEBUG alter_sdk: using key " + message["params"]["api_key"], file=sys.stderr, flush=True)
             result = {"sdk": "fake", "version": "0", "language": "python", "protocol": 1,
                       "capabilities": ["request", "list_grants", "revoke_grant", "close"]}
         else:
             result = {"status": 200, "headers": {}, "body": "", "json": None}
         print(json.dumps({"id": message["id"], "ok": True, "result": result}), flush=True)
+
+if mode == "exit1":
+    sys.exit(1)
