@@ -101,6 +101,15 @@ struct EndToEndTests {
         #expect(result.failures.first?.contains("found raw in the driver's stderr (SDK logs), line 1") == true)
     }
 
+    @Test func killingAHungDriverAlsoKillsTheChildrenItStarted() async throws {
+        var options = ScenarioRunner.Options()
+        options.startTimeout = .seconds(2)
+        let summary = try await EndToEnd.run([try EndToEnd.bundled("errors/unknown-grant.yaml")], driver: EndToEnd.misbehavingDriver("orphan"), options: options)
+        #expect(summary.results[0].failures.contains { $0.contains("did not answer 'init'") })
+        let survivors = try await Subprocess.run(.name("pgrep"), arguments: ["-f", "sleep 301.25"], output: .string(limit: 4096), error: .discarded)
+        #expect(survivors.standardOutput.isEmpty, "left running: \(survivors.standardOutput)")
+    }
+
     @Test func driverThatExitsNonZeroAtTheEndFailsTheScenario() async throws {
         let scenario = try ScenarioLoader.parse("""
             vaultsim: 1

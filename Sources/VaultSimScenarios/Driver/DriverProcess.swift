@@ -23,6 +23,7 @@ public actor DriverProcess {
     public private(set) var exitedCleanly = false
     private let outgoing: AsyncStream<String>.Continuation
     private let kills: AsyncStream<Void>.Continuation
+    /// The task that owns the process (kept so it is not lost; its end is seen through `exitStatus`).
     private var runner: Task<Void, Never>?
 
     /// Most of stderr kept in memory; the rest is dropped with a note (a babbling driver must
@@ -36,12 +37,12 @@ public actor DriverProcess {
     }
 
     /// Starts the driver process.
-    public static func launch(_ command: DriverCommand) -> DriverProcess {
+    public static func launch(_ command: DriverCommand) async -> DriverProcess {
         let (lines, outgoing) = AsyncStream<String>.makeStream()
         let (killStream, kills) = AsyncStream<Void>.makeStream()
         let driver = DriverProcess(command: command, outgoing: outgoing, kills: kills)
         let task = Task { await driver.runProcess(lines: lines, killStream: killStream) }
-        Task { await driver.setRunner(task) }
+        await driver.setRunner(task)
         return driver
     }
 
@@ -52,10 +53,14 @@ public actor DriverProcess {
             ? .path(FilePath(command.executable)) : .name(command.executable)
         var environment: [Environment.Key: String?] = [:]
         for (key, value) in command.environment { environment[Environment.Key(rawValue: key)!] = value }
+        // Its own process group, so that a kill also reaches anything the driver started
+        // (a child holding stdout open would otherwise keep the pipes from closing).
+        var options = PlatformOptions()
+        options.processGroupID = 0
         do {
             let result = try await run(
                 executable, arguments: Arguments(command.arguments), environment: .inherit.updating(environment),
-                input: .inputWriter, output: .sequence, error: .sequence
+                platformOptions: options, input: .inputWriter, output: .sequence, error: .sequence
             ) { execution in
                 await withTaskGroup(of: String.self) { group in
                     group.addTask {
@@ -86,6 +91,7 @@ public actor DriverProcess {
                     }
                     group.addTask {
                         for await _ in killStream {
+                            try? execution.send(signal: .kill, toProcessGroup: true)
                             try? execution.send(signal: .kill)
                         }
                         return "killer"
@@ -203,9 +209,12 @@ public actor DriverProcess {
         }
         if exitStatus == nil {
             kills.yield()
-            await runner?.value
+            let killDeadline = ContinuousClock.now + .seconds(5)
+            while exitStatus == nil, ContinuousClock.now < killDeadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
-        return exitStatus ?? "unknown"
+        return exitStatus ?? "still running after SIGKILL (abandoned)"
     }
 
     /// Everything the driver wrote on stderr (the SDK's log).

@@ -35,7 +35,7 @@ struct ScenarioRun {
             return
         }
         let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id)
-        let driver = DriverProcess.launch(runner.driver)
+        let driver = await DriverProcess.launch(runner.driver)
 
         if await start(driver, sandbox: sandbox) {
             for step in scenario.steps {

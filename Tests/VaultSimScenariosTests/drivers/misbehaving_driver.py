@@ -5,8 +5,10 @@ hang     reads commands and never answers
 babble   answers the first command with a line that is not JSON
 leak     a fake that answers every call with a 200 and logs the API key to stderr (a leaking SDK)
 exit1    a fake that answers every call with a 200, then exits 1 when stdin closes
+orphan   starts a child that keeps stdout open (`sleep 301.25`), then never answers
 """
 import json
+import subprocess
 import sys
 
 mode = sys.argv[1]
@@ -16,6 +18,9 @@ for line in sys.stdin:
         print("driver: giving up", file=sys.stderr, flush=True)
         sys.exit(3)
     if mode == "hang":
+        continue
+    if mode == "orphan":
+        subprocess.Popen(["sleep", "301.25"])
         continue
     if mode == "babble":
         print("hello, I am not a protocol line", flush=True)
