@@ -121,7 +121,7 @@ extension VaultStore {
 
     public func touch(grantID: String, at date: Date) throws {
         try writer.write { db in
-            try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: date))
+            _ = try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: date))
         }
     }
 
