@@ -110,6 +110,17 @@ struct EndToEndTests {
         #expect(survivors.standardOutput.isEmpty, "left running: \(survivors.standardOutput)")
     }
 
+    @Test func floodingStderrIsCappedAndFailsTheScenario() async throws {
+        let scenario = try ScenarioLoader.parse("""
+            vaultsim: 1
+            steps:
+              - request: {method: GET, url: "https://www.googleapis.com/calendar/v3/calendars/primary/events", grant_id: x}
+            """, file: "flood.yaml", defaultID: "flood")
+        let result = try await EndToEnd.run([scenario], driver: EndToEnd.misbehavingDriver("flood")).results[0]
+        #expect(result.failures == ["driver: it wrote more than 16 MiB on stderr; the rest was dropped, so the leak check could not see it"])
+        #expect(result.driverLog.utf8.count <= 17 << 20)
+    }
+
     @Test func driverThatExitsNonZeroAtTheEndFailsTheScenario() async throws {
         let scenario = try ScenarioLoader.parse("""
             vaultsim: 1

@@ -18,6 +18,10 @@ public actor DriverProcess {
     private var failure: DriverFailure?
     private var stdoutLines: [String] = []
     private var stderrLines: [String] = []
+    private var stderrPending: [UInt8] = []
+    private var stderrBytes = 0
+    /// True when the driver wrote more on stderr than is kept (`stderrByteLimit`).
+    public private(set) var stderrOverflowed = false
     private var exitStatus: String?
     /// True once the process has exited with status 0.
     public private(set) var exitedCleanly = false
@@ -26,9 +30,9 @@ public actor DriverProcess {
     /// The task that owns the process (kept so it is not lost; its end is seen through `exitStatus`).
     private var runner: Task<Void, Never>?
 
-    /// Most of stderr kept in memory; the rest is dropped with a note (a babbling driver must
-    /// not exhaust memory).
-    static let stderrLineLimit = 20_000
+    /// How much of stderr is kept in memory. Past it the rest is dropped and the scenario fails,
+    /// since the leak check could not see it (a babbling driver must not exhaust memory).
+    static let stderrByteLimit = 16 << 20
 
     private init(command: DriverCommand, outgoing: AsyncStream<String>.Continuation, kills: AsyncStream<Void>.Continuation) {
         self.command = command
@@ -83,10 +87,11 @@ public actor DriverProcess {
                     }
                     group.addTask {
                         do {
-                            for try await line in execution.standardError.strings(bufferingPolicy: .unbounded) {
-                                await self.receivedStderr(line)
+                            for try await buffer in execution.standardError {
+                                await self.receivedStderr(buffer.withUnsafeBytes { Array($0) })
                             }
                         } catch {}
+                        await self.receivedStderr(nil)
                         return "stderr"
                     }
                     group.addTask {
@@ -162,12 +167,30 @@ public actor DriverProcess {
         }
     }
 
-    private func receivedStderr(_ line: String) {
-        if stderrLines.count < Self.stderrLineLimit {
-            stderrLines.append(line)
-        } else if stderrLines.count == Self.stderrLineLimit {
-            stderrLines.append("[vaultsim: stderr cut after \(Self.stderrLineLimit) lines]")
+    /// Takes stderr bytes as they come (nil at the end) and keeps them as lines.
+    private func receivedStderr(_ bytes: [UInt8]?) {
+        guard let bytes else {
+            if !stderrPending.isEmpty { stderrLines.append(String(decoding: stderrPending, as: UTF8.self)) }
+            stderrPending = []
+            return
         }
+        guard !stderrOverflowed else { return }
+        stderrBytes += bytes.count
+        if stderrBytes > Self.stderrByteLimit {
+            stderrOverflowed = true
+            stderrLines.append("[vaultsim: stderr cut after \(Self.stderrByteLimit >> 20) MiB]")
+            stderrPending = []
+            return
+        }
+        // Only the new bytes are searched for line ends, so a long line costs linear time.
+        let searchFrom = stderrPending.count
+        stderrPending += bytes
+        var lineStart = 0
+        for index in searchFrom..<stderrPending.count where stderrPending[index] == UInt8(ascii: "\n") {
+            stderrLines.append(String(decoding: stderrPending[lineStart..<index], as: UTF8.self))
+            lineStart = index + 1
+        }
+        if lineStart > 0 { stderrPending.removeSubrange(..<lineStart) }
     }
 
     /// stdout ended: nothing more can be answered. The failure is reported once the process has

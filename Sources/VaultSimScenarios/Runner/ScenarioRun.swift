@@ -57,6 +57,9 @@ struct ScenarioRun {
            !failures.contains(where: { $0.contains(failure.message) }) {
             failures.append("driver: \(failure.message)")
         }
+        if await driver.stderrOverflowed {
+            failures.append("driver: it wrote more than \(DriverProcess.stderrByteLimit >> 20) MiB on stderr; the rest was dropped, so the leak check could not see it")
+        }
         if skipReason == nil {
             checkThen(sandbox: sandbox, hostMap: hostMap)
             await checkLeaks(sandbox: sandbox, driver: driver)

@@ -6,6 +6,7 @@ babble   answers the first command with a line that is not JSON
 leak     a fake that answers every call with a 200 and logs the API key to stderr (a leaking SDK)
 exit1    a fake that answers every call with a 200, then exits 1 when stdin closes
 orphan   starts a child that keeps stdout open (`sleep 301.25`), then never answers
+flood    a fake that answers every call with a 200 after writing 20 MiB to stderr, no newline
 """
 import json
 import subprocess
@@ -25,7 +26,11 @@ for line in sys.stdin:
     if mode == "babble":
         print("hello, I am not a protocol line", flush=True)
         continue
-    if mode in ("leak", "exit1"):
+    if mode == "flood" and message["op"] == "init":
+        for _ in range(20):
+            sys.stderr.write("x" * (1 << 20))
+        sys.stderr.flush()
+    if mode in ("leak", "exit1", "flood"):
         if message["op"] == "init":
             if mode == "leak":
                 print("DEBUG alter_sdk: using key " + message["params"]["api_key"], file=sys.stderr, flush=True)
