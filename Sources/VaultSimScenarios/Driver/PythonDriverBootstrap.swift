@@ -57,7 +57,7 @@ public struct PythonDriverBootstrap: Sendable {
         let result = try await run(executable, arguments: Arguments(Array(words.dropFirst())),
                                    output: .string(limit: 4 << 20), error: .string(limit: 4 << 20))
         guard result.terminationStatus.isSuccess else {
-            let output = [result.standardOutput, result.standardError].compactMap { $0 }.joined(separator: "\n")
+            let output = [result.standardOutput, result.standardError].joined(separator: "\n")
             throw DriverCommandError(message: "setting up the Python driver failed: `\(words.joined(separator: " "))` \(result.terminationStatus):\n\(output)")
         }
     }
