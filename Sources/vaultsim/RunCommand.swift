@@ -24,6 +24,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The driver command to run (default: the bundled Python driver).", valueName: "command"))
     var driver: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The SDK for the bundled Python driver, as a pip requirement (default: drivers/python/requirements.txt, alter-sdk==0.11.0). Each requirement gets its own venv.",
+        valueName: "requirement"))
+    var sdk: String?
+
     @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file"))
     var junit: String?
 
@@ -41,6 +46,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if let sdk {
+            guard driver == nil else { throw ValidationError("--sdk picks the SDK of the bundled driver; it does not go with --driver") }
+            guard sdk.wholeMatch(of: /alter-sdk==[0-9A-Za-z.+\-]+/) != nil else {
+                throw ValidationError("--sdk takes a pinned requirement such as alter-sdk==0.10.0, got '\(sdk)'")
+            }
+        }
         guard sdkTimeout > 0 else { throw ValidationError("--sdk-timeout must be positive") }
     }
 
@@ -72,7 +83,7 @@ struct RunCommand: AsyncParsableCommand {
             if let driver {
                 command = try DriverCommand.parse(driver)
             } else {
-                command = try await PythonDriverBootstrap(layout: layout).ensure(log: { printError($0) })
+                command = try await PythonDriverBootstrap(layout: layout, requirement: sdk).ensure(log: { printError($0) })
             }
         } catch {
             throw UserError.badInput("cannot prepare the driver: \(error)")

@@ -167,6 +167,17 @@ struct EndToEndTests {
         #expect(result.sdk?["sdk_path"]?.stringValue?.hasPrefix(patched.path) == true)
     }
 
+    @Test func anOlderSDKWithoutRevokeGrantSkipsScenariosThatNeedIt() async throws {
+        let driver = try await PythonDriverBootstrap(layout: EndToEnd.layout, requirement: "alter-sdk==0.8.0").ensure(log: { print($0) })
+        #expect(driver.executable.contains("/.venv/alter-sdk-0.8.0/"))
+        let scenarios = [try EndToEnd.bundled("grants/revoke-then-request.yaml"), try EndToEnd.bundled("google/calendar-list-events-query-params.yaml")]
+        let summary = try await EndToEnd.run(scenarios, driver: driver)
+        #expect(summary.results[0].verdict == .skipped)
+        #expect(summary.results[0].failures == ["the driver lacks revoke_grant (it offers: close, list_grants, request)"])
+        #expect(summary.results[1].verdict == .passed, "\(summary.results[1].failures)")
+        #expect(summary.results[1].sdk?["version"] == "0.8.0")
+    }
+
     @Test func cliExitsWithTwoAndFileLineOnAMalformedScenario() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

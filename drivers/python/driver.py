@@ -23,7 +23,13 @@ import alter_sdk
 from alter_sdk import AlterVault
 
 PROTOCOL = 1
-CAPABILITIES = ["request", "list_grants", "revoke_grant", "close"]
+# Driver ops and the AlterVault method each needs (revoke_grant arrived in alter-sdk 0.9.0).
+OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revoke_grant", "close": "close"}
+
+
+def capabilities():
+    """The ops the imported SDK can serve."""
+    return [op for op, method in OPS.items() if hasattr(AlterVault, method)]
 LINE_LIMIT = 16 * 1024 * 1024
 
 
@@ -126,7 +132,7 @@ class Driver:
             "language_version": platform.python_version(),
             "sdk_path": alter_sdk.__file__,
             "protocol": PROTOCOL,
-            "capabilities": CAPABILITIES,
+            "capabilities": capabilities(),
         }
 
     async def op_request(self, params):

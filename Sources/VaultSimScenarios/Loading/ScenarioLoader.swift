@@ -43,7 +43,7 @@ public enum ScenarioLoader {
         let title = try top.string("title") ?? id
         let tags = try top.stringList("tags") ?? []
         let given = try top.node("given").map(parseGiven) ?? Given()
-        var bindings: Set<String> = ["sandbox.id"]
+        var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version"]
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }
         for secret in given.secrets { bindings.insert("secrets.\(secret.name)") }
 

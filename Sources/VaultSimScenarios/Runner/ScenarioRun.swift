@@ -98,6 +98,8 @@ struct ScenarioRun {
             switch try await driver.call("init", params: .object(params), timeout: runner.options.startTimeout) {
             case .result(let info):
                 sdkInfo = info
+                bindings["sdk.name"] = info["sdk"]?.stringValue
+                bindings["sdk.version"] = info["version"]?.stringValue
                 let capabilities = Set((info["capabilities"]?.arrayValue ?? []).compactMap(\.stringValue))
                 let missing = scenario.requiredCapabilities.subtracting(capabilities)
                 if !missing.isEmpty {
