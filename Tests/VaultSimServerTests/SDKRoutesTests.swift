@@ -127,6 +127,20 @@ struct SDKRoutesTests {
         #expect(json["detail"]?["error"] == "request_rejected")
     }
 
+    @Test func aBaseURLPathPrefixIsServedAndSignedWithoutIt() async throws {
+        let headers = Self.signed("/sdk/oauth/grants/list", body: "{}", apiKey: sandbox.apiKey)
+        let (status, json, _) = try await vault.send(.post, "/alter/vault/sdk/oauth/grants/list", headers: headers, body: "{}")
+        #expect(status == 200)
+        #expect(json["total"] == 0)
+    }
+
+    @Test func onlyPrefixedSDKPathsAreRewritten() {
+        #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/p/q/sdk/token?x=1") == "/sdk/token?x=1")
+        #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sdk/token") == nil)
+        #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sandboxes/s/providers/google/sdk/x") == nil)
+        #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/_vaultsim/sdk/x") == nil)
+    }
+
     @Test func connectSessionIsNotSimulatedYetAndSaysSo() async throws {
         let (status, json, _) = try await post("/sdk/oauth/connect/session", "{}")
         #expect(status == 501)

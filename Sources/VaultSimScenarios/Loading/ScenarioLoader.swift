@@ -128,7 +128,14 @@ public enum ScenarioLoader {
             client.vault = value
         }
         client.timeout = try reader.double("timeout")
-        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout"])
+        if let node = reader.node("base_path") {
+            let path = try MappingReader.string(node, "given.client.base_path")
+            guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#") else {
+                throw ScenarioLoadError(node.location, "given.client.base_path must be a URL path starting with '/', such as /vault/v1")
+            }
+            client.basePath = path
+        }
+        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path"])
         return client
     }
 

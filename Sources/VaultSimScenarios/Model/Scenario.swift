@@ -41,6 +41,8 @@ public struct ClientSetup: Sendable {
     public var vault: Vault = .reachable
     /// The SDK's own HTTP timeout, in seconds.
     public var timeout: Double?
+    /// A path the vault's base URL ends with (`ALTER_BASE_URL=http://host:port/base/path`).
+    public var basePath: String?
 }
 
 /// One step: an SDK call (judged against `expect`) or a condition put on the world.

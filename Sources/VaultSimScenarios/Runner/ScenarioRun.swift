@@ -88,7 +88,7 @@ struct ScenarioRun {
         let client = scenario.given.client
         var params: [String: JSONValue] = [
             "protocol": 1,
-            "base_url": .string(client.vault == .reachable ? runner.serverURL : UnreachableAddress.make()),
+            "base_url": .string((client.vault == .reachable ? runner.serverURL : UnreachableAddress.make()) + (client.basePath ?? "")),
             "api_key": .string(client.apiKey == .valid ? sandbox.apiKey : SecretGenerator.apiKey()),
             "timeout": .number(client.timeout ?? runner.options.sdkTimeout),
         ]

@@ -35,7 +35,7 @@ public struct VaultSimServer: Sendable {
     public func application(host: String, port: Int) -> some ApplicationProtocol {
         let address = self.address
         return Application(
-            router: router(),
+            responder: BasePathResponder(inner: router().buildResponder()),
             configuration: .init(address: .hostname(host, port: port), serverName: "VaultSim"),
             onServerRunning: { channel in address.set(host: host, port: channel.localAddress?.port ?? port) },
             logger: logger)
