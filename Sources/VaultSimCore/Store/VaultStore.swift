@@ -62,14 +62,6 @@ extension VaultStore {
         try writer.write { try apiKey.insert($0) }
     }
 
-    public func apiKey(hash: String) throws -> APIKeyRecord? {
-        try writer.read { try APIKeyRecord.fetchOne($0, key: hash) }
-    }
-
-    public func apiKeys() throws -> [APIKeyRecord] {
-        try writer.read { try APIKeyRecord.fetchAll($0) }
-    }
-
     public func save(providerConfig: ProviderConfig) throws {
         try writer.write { try providerConfig.save($0) }
     }
