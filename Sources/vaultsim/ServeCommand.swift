@@ -38,14 +38,16 @@ struct ServeCommand: AsyncParsableCommand {
         let layout: ProjectLayout
         let fixtures: FixtureLibrary
         let sandbox: Sandbox
+        let isNew: Bool
         do {
             layout = try ProjectLayout.locate()
             fixtures = try FixtureLibrary(root: layout.fixtures)
             let dbURL = URL(fileURLWithPath: db)
             try FileManager.default.createDirectory(at: dbURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let isNew = !FileManager.default.fileExists(atPath: dbURL.path)
-            sandbox = try Sandbox.open(name: "default", store: VaultStore.file(at: dbURL.path))
-            if isNew { try seedDemo(sandbox) }
+            isNew = !FileManager.default.fileExists(atPath: dbURL.path)
+            let providersURL = dbURL.deletingPathExtension().appendingPathExtension("providers.sqlite")
+            sandbox = try Sandbox.open(name: "default", store: VaultStore.file(at: dbURL.path),
+                                       providerDatabase: Sandbox.fileProviderDatabase(at: providersURL.path))
         } catch {
             printError("vaultsim: \(error)")
             throw ExitCode(2)
@@ -56,14 +58,26 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let server = VaultSimServer(registry: registry, fixtures: fixtures, logger: logger)
         let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm])
+        do {
+            try server.prepare(sandbox)
+            if isNew { try await seedDemo(sandbox, server: server) }
+        } catch {
+            printError("vaultsim: cannot set up the default app: \(error)")
+            await running.stop()
+            throw ExitCode(2)
+        }
         try printWelcome(sandbox: sandbox, serverURL: running.baseURL, providers: server.directory.providers.values.map(\.descriptor))
         try await running.wait()
     }
 
-    private func seedDemo(_ sandbox: Sandbox) throws {
-        try sandbox.seed(grant: GrantSeed(
+    /// A grant at every simulated OAuth provider (made through each provider's own
+    /// authorization) and a managed secret for the internal API.
+    private func seedDemo(_ sandbox: Sandbox, server: VaultSimServer) async throws {
+        _ = try await server.seed(grant: GrantSeed(
             provider: "google", account: "alice@example.com", displayName: "Alice (work)",
-            scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]))
+            scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]), in: sandbox)
+        _ = try await server.seed(grant: GrantSeed(provider: "slack", account: "alice", scopes: ["chat:write", "channels:read"]), in: sandbox)
+        _ = try await server.seed(grant: GrantSeed(provider: "github", account: "alice", scopes: ["repo", "read:user"]), in: sandbox)
         try sandbox.seed(secret: SecretSeed(type: .bearer))
     }
 
@@ -87,8 +101,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         text += "\nProviders (use these URLs in place of the real hosts):\n"
         for provider in providers.sorted(by: { $0.id < $1.id }) {
-            let real = "https://\(provider.primaryHost)/"
-            text += "  \(real.padding(toLength: 30, withPad: " ", startingAt: 0)) -> \((try? map.fakeURL(for: real)) ?? "")\n"
+            for host in provider.hosts {
+                let real = "https://\(host)/"
+                text += "  \(real.padding(toLength: 38, withPad: " ", startingAt: 0)) -> \((try? map.fakeURL(for: real)) ?? "")\n"
+            }
         }
         text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (Ctrl-C stops)\n"
         FileHandle.standardOutput.write(Data((text + "\n").utf8))

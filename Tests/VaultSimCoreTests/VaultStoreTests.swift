@@ -2,10 +2,26 @@ import Foundation
 import Testing
 @testable import VaultSimCore
 
+/// A sandbox with in-memory databases, and an OAuth grant stored as a code exchange stores it.
+func makeSandbox(_ name: String = "t") throws -> Sandbox {
+    try Sandbox.open(name: name, store: VaultStore.inMemory(), providerDatabase: Sandbox.inMemoryProviderDatabase())
+}
+
+@discardableResult
+func storeGrant(_ sandbox: Sandbox, provider: String = "google", account: String = "a@example.com", expiresIn: TimeInterval? = 3600,
+                refreshToken: String? = "1//refresh-token-value") throws -> Grant {
+    let now = sandbox.clock.now
+    let grant = Grant(kind: .oauth, providerID: provider, accountIdentifier: account, scopes: ["s1"], createdAt: now)
+    try sandbox.store.insert(grant: grant, credential: VaultCredential(
+        grantID: grant.id, accessToken: "ya29.access-\(UUID().uuidString)", refreshToken: refreshToken, tokenType: "Bearer",
+        scopes: ["s1"], expiresAt: expiresIn.map { now.addingTimeInterval($0) }, obtainedAt: now))
+    return grant
+}
+
 struct VaultStoreTests {
     @Test func listingPagesThroughActiveOAuthGrantsInCreationOrder() throws {
-        let sandbox = try Sandbox.open(name: "t", store: VaultStore.inMemory())
-        let ids = try (0..<5).map { try sandbox.seed(grant: GrantSeed(provider: $0 < 3 ? "google" : "github", account: "u\($0)")).id }
+        let sandbox = try makeSandbox()
+        let ids = try (0..<5).map { try storeGrant(sandbox, provider: $0 < 3 ? "google" : "github", account: "u\($0)").id }
         try sandbox.seed(secret: SecretSeed(type: .bearer))
         _ = try sandbox.store.revoke(grantID: ids[1], reason: nil, at: Date())
 
@@ -16,41 +32,41 @@ struct VaultStoreTests {
         #expect(google.grants.map(\.id) == [ids[0], ids[2]])
     }
 
-    @Test func revokingAGrantRevokesItsTokens() throws {
-        let sandbox = try Sandbox.open(name: "t", store: VaultStore.inMemory())
-        let grant = try sandbox.seed(grant: GrantSeed(provider: "google"))
-        #expect(try sandbox.store.usableAccessToken(grantID: grant.id, at: sandbox.clock.now) != nil)
+    @Test func revokingAGrantAtTheVaultMarksItAndKeepsTheReason() throws {
+        let sandbox = try makeSandbox()
+        let grant = try storeGrant(sandbox)
         let revoked = try sandbox.store.revoke(grantID: grant.id, reason: "user", at: sandbox.clock.now)
         #expect(revoked?.status == .revoked)
         #expect(revoked?.revokeReason == "user")
-        #expect(try sandbox.store.usableAccessToken(grantID: grant.id, at: sandbox.clock.now) == nil)
-        #expect(try sandbox.store.refreshToken(grantID: grant.id) == nil)
+        #expect(try sandbox.store.grantContext(id: grant.id)?.grant.isActive == false)
     }
 
-    @Test func accessTokensExpireOnTheVirtualClock() throws {
-        let sandbox = try Sandbox.open(name: "t", store: VaultStore.inMemory())
-        let grant = try sandbox.seed(grant: GrantSeed(provider: "google", tokenLifetime: 60))
-        #expect(try sandbox.store.usableAccessToken(grantID: grant.id, at: sandbox.clock.now) != nil)
-        sandbox.clock.advance(by: 61)
-        #expect(try sandbox.store.usableAccessToken(grantID: grant.id, at: sandbox.clock.now) == nil)
+    @Test func oneReadGivesTheGrantItsConfigAndItsCredential() throws {
+        let sandbox = try makeSandbox()
+        let grant = try storeGrant(sandbox)
+        let context = try #require(try sandbox.store.grantContext(id: grant.id))
+        #expect(context.config?.clientID?.hasSuffix(".apps.googleusercontent.com") == true)
+        #expect(context.credential?.refreshToken == "1//refresh-token-value")
+        #expect(context.secret == nil)
+        #expect(try sandbox.store.grantContext(id: "nope") == nil)
     }
 
     @Test func fileStoreKeepsTheSandboxAcrossReopening() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let first = try Sandbox.open(name: "dev", store: VaultStore.file(at: path))
-        let grant = try first.seed(grant: GrantSeed(provider: "google"))
-        let again = try Sandbox.open(name: "ignored", store: VaultStore.file(at: path))
+        defer { for file in [path, path + ".providers"] { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) } } }
+        let first = try Sandbox.open(name: "dev", store: VaultStore.file(at: path), providerDatabase: Sandbox.fileProviderDatabase(at: path + ".providers"))
+        let grant = try storeGrant(first)
+        let again = try Sandbox.open(name: "ignored", store: VaultStore.file(at: path), providerDatabase: Sandbox.fileProviderDatabase(at: path + ".providers"))
         #expect(again.id == first.id)
         #expect(again.apiKey == first.apiKey)
         #expect(again.name == "dev")
-        #expect(try again.store.grant(id: grant.id) != nil)
+        #expect(try again.store.credential(grantID: grant.id)?.accessToken == (try first.store.credential(grantID: grant.id)?.accessToken))
         #expect(try again.store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
     }
 
-    @Test func issuedSecretsNameEverySecretHandedOut() throws {
-        let sandbox = try Sandbox.open(name: "t", store: VaultStore.inMemory())
-        try sandbox.seed(grant: GrantSeed(provider: "google"))
+    @Test func issuedSecretsNameEverySecretTheVaultHolds() throws {
+        let sandbox = try makeSandbox()
+        try storeGrant(sandbox)
         try sandbox.seed(secret: SecretSeed(type: .basic, secret: "hunter2-password", identifier: "svc"))
         let labels = try sandbox.issuedSecrets().map(\.label)
         #expect(labels.first == "the API key")
@@ -58,6 +74,7 @@ struct VaultStoreTests {
         #expect(labels.filter { $0.hasPrefix("refresh token") }.count == 1)
         let values = try sandbox.issuedSecrets().map(\.value)
         #expect(values.contains("hunter2-password"))
+        #expect(values.contains("1//refresh-token-value"))
         #expect(values.contains(Data("svc:hunter2-password".utf8).base64EncodedString()))
     }
 }

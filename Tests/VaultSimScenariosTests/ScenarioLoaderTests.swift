@@ -74,10 +74,25 @@ struct ScenarioLoaderTests {
         #expect(e?.message.contains("no fake provider serves") == true)
     }
 
-    @Test func urlOfAProviderWithoutAFakeAPIIsRefused() {
-        let e = error(Self.valid.replacingOccurrences(of: "https://www.googleapis.com/calendar/v3/calendars/primary/events", with: "https://slack.com/api/chat.postMessage"))
-        #expect(e?.location.line == 8)
-        #expect(e?.message.contains("no fake API for it yet") == true)
+    @Test func urlsOfEveryFakedHostLoad() {
+        for url in ["https://slack.com/api/chat.postMessage", "https://api.github.com/user/repos", "https://gmail.googleapis.com/gmail/v1/users/me/messages"] {
+            #expect(error(Self.valid.replacingOccurrences(of: "https://www.googleapis.com/calendar/v3/calendars/primary/events", with: url)) == nil)
+        }
+    }
+
+    @Test func providerJournalCallerFiltersAreReadAndBadOnesRefused() throws {
+        let good = Self.valid + "\nthen:\n  provider_journal:\n    google by vault: {$len: 2}\n    google: {$len: 1}\n"
+        let scenario = try ScenarioLoader.parse(good, file: "t.yaml", defaultID: "t")
+        #expect(scenario.then.map(\.subject) == [.providerJournal("google", caller: "vault"), .providerJournal("google", caller: "sdk")])
+        let e = error(Self.valid + "\nthen:\n  provider_journal:\n    google from vault: {$len: 2}\n")
+        #expect(e?.message.contains("'PROVIDER by CALLER'") == true)
+    }
+
+    @Test func outOfRangeDurationsAreRefusedWhereTheyAre() {
+        let e = error(Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - advance_clock: 1e300\n"))
+        #expect(e?.message.contains("advance_clock") == true)
+        let f = error(Self.valid.replacingOccurrences(of: "scopes: [x]}", with: "scopes: [x], token_lifetime: 99999999999}"))
+        #expect(f?.message.contains("token_lifetime must be between") == true)
     }
 
     @Test func unknownPlaceholderInARegexIsRefused() {

@@ -33,7 +33,7 @@ struct ServeCommandTests {
             let baseURL = value(#"ALTER_BASE_URL=(\S+)"#) ?? ""
             let apiKey = value(#"ALTER_API_KEY=(\S+)"#) ?? ""
             let grantID = value(#"([0-9a-f-]{36})  google"#) ?? ""
-            let google = value(#"-> (\S+/providers/google)/"#) ?? ""
+            let google = value(#"-> (\S+/hosts/www\.googleapis\.com)/"#) ?? ""
             let app = try await Subprocess.run(.path(FilePath(python)), arguments: [example, baseURL, apiKey, grantID, google],
                                                output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
             try execution.send(signal: .interrupt)

@@ -13,7 +13,7 @@ struct SDKRoutesTests {
     var registry: SandboxRegistry { vault.registry }
     var sandbox: Sandbox { vault.sandbox }
 
-    init() throws { vault = try TestVault() }
+    init() async throws { vault = try await TestVault.make() }
 
     /// Headers the way alter-sdk 0.11.0 signs a call.
     static func signed(_ path: String, body: String, apiKey: String, caller: String? = nil,
@@ -35,7 +35,7 @@ struct SDKRoutesTests {
     }
 
     @Test func tokenForAnOAuthGrantCarriesBearerInjectionAndMetadata() async throws {
-        let grant = try sandbox.seed(grant: GrantSeed(provider: "google", account: "a@example.com", scopes: ["s1"]))
+        let grant = try await vault.seed(GrantSeed(provider: "google", account: "a@example.com", scopes: ["s1"]))
         let body = #"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://x"}}"#
         let (status, json, headers) = try await post("/sdk/token", body, caller: "agent-1")
         #expect(status == 200)
@@ -92,8 +92,8 @@ struct SDKRoutesTests {
     }
 
     @Test func sandboxesDoNotSeeEachOthersGrants() async throws {
-        let other = try registry.create(name: "other")
-        let grant = try other.seed(grant: GrantSeed(provider: "google"))
+        let other = try vault.server.createSandbox(name: "other")
+        let grant = try await vault.seed(GrantSeed(provider: "google"), in: other)
         let (status, _, _) = try await post("/sdk/token", #"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://x"}}"#)
         #expect(status == 404)
     }
@@ -137,7 +137,7 @@ struct SDKRoutesTests {
     @Test func onlyPrefixedSDKPathsAreRewritten() {
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/p/q/sdk/token?x=1") == "/sdk/token?x=1")
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sdk/token") == nil)
-        #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sandboxes/s/providers/google/sdk/x") == nil)
+        #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sandboxes/s/hosts/www.googleapis.com/sdk/x") == nil)
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/_vaultsim/sdk/x") == nil)
     }
 

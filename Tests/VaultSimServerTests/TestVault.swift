@@ -6,15 +6,38 @@ import VaultSimCore
 import VaultSimProviders
 @testable import VaultSimServer
 
-/// A server with one sandbox, driven in-process through HummingbirdTesting's router client.
+/// One server per test process, listening on loopback: the vault's calls to providers (code
+/// exchange, refresh, revoke, userinfo) go over real HTTP to its gateway. Tests send their own
+/// requests in-process through HummingbirdTesting's router client, to the same registry.
+enum SharedTestServer {
+    static let fixtures: FixtureLibrary = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures")
+        return (try? FixtureLibrary(root: root)) ?? FixtureLibrary()
+    }()
+
+    static let started = Task<VaultSimServer, any Error> {
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
+        _ = try await server.start()
+        return server
+    }
+}
+
+/// A sandbox of its own on the shared server, and a way to send it requests.
 struct TestVault {
-    let registry = SandboxRegistry()
     let server: VaultSimServer
     let sandbox: Sandbox
+    var registry: SandboxRegistry { server.registry }
 
-    init() throws {
-        server = VaultSimServer(registry: registry, fixtures: FixtureLibrary())
-        sandbox = try registry.create(name: "test")
+    static func make() async throws -> TestVault {
+        let server = try await SharedTestServer.started.value
+        return TestVault(server: server, sandbox: try server.createSandbox(name: "test"))
+    }
+
+    /// An OAuth grant made the real way: the provider's authorization, then the vault's exchange.
+    @discardableResult
+    func seed(_ seed: GrantSeed, in sandbox: Sandbox? = nil) async throws -> Grant {
+        try await server.seed(grant: seed, in: sandbox ?? self.sandbox)
     }
 
     /// Sends one request; returns the status, the body as JSON (null when not JSON) and the headers.

@@ -54,12 +54,15 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
     public var clientID: String?
     public var clientSecret: String?
     public var isConfigured: Bool
+    /// The vault's OAuth callback registered with the provider (set when the server starts).
+    public var redirectURI: String?
 
-    public init(providerID: String, clientID: String?, clientSecret: String?, isConfigured: Bool) {
+    public init(providerID: String, clientID: String?, clientSecret: String?, isConfigured: Bool, redirectURI: String? = nil) {
         self.providerID = providerID
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.isConfigured = isConfigured
+        self.redirectURI = redirectURI
     }
 
     enum CodingKeys: String, CodingKey {
@@ -67,6 +70,7 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
         case clientID = "client_id"
         case clientSecret = "client_secret"
         case isConfigured = "is_configured"
+        case redirectURI = "redirect_uri"
     }
 }
 

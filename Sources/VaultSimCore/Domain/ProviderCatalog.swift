@@ -1,42 +1,64 @@
 /// What VaultSim knows about each provider it simulates: its id, the real hosts it stands in
-/// for, and how its tokens look. The fake behaviour itself lives in VaultSimProviders.
+/// for, and, for OAuth providers, the endpoints and wire dialect the vault uses to talk to its
+/// authorization server. The fake behaviour itself lives in VaultSimProviders.
 public struct ProviderDescriptor: Sendable, Equatable {
     public enum Kind: String, Sendable { case oauth, managed }
-
-    /// A real host and the path prefix it serves (the first matching route wins when a fake URL
-    /// is mapped back to a real one).
-    public struct HostRoute: Sendable, Equatable {
-        public var host: String
-        public var pathPrefix: String
-    }
 
     public var id: String
     public var displayName: String
     public var kind: Kind
-    public var hosts: [HostRoute]
-    public var accessTokenPrefix: String
-    public var accessTokenLifetime: Int
+    /// The real host names the fake answers for; the first is where an app's API calls go.
+    public var hosts: [String]
+    /// How the vault reaches the provider's authorization server (nil for managed-secret APIs).
+    public var oauth: OAuthEndpoints?
 
-    public var primaryHost: String { hosts.last?.host ?? id }
+    public var primaryHost: String { hosts.first ?? id }
+}
+
+/// The real URLs of a provider's authorization server and the dialect its token endpoint speaks.
+public struct OAuthEndpoints: Sendable, Equatable {
+    public enum Dialect: String, Sendable {
+        /// RFC 6749 JSON answers; errors with HTTP 400/401 (Google).
+        case standard
+        /// Every answer HTTP 200 with an `ok` flag; errors as `{"ok": false, "error": ...}` (Slack).
+        case slack
+        /// Form-encoded unless JSON is asked for; errors as HTTP 200 with an `error` field (GitHub).
+        case github
+    }
+
+    public var authorizeURL: String
+    public var tokenURL: String
+    public var revokeURL: String
+    /// Where the vault reads who the account is, with the new access token.
+    public var userinfoURL: String
+    public var dialect: Dialect
+    /// Separator of the `scope` parameter and of scopes in token responses.
+    public var scopeSeparator: String
 }
 
 public enum ProviderCatalog {
     public static let google = ProviderDescriptor(
         id: "google", displayName: "Google", kind: .oauth,
-        hosts: [.init(host: "gmail.googleapis.com", pathPrefix: "/gmail/"),
-                .init(host: "oauth2.googleapis.com", pathPrefix: "/token"),
-                .init(host: "www.googleapis.com", pathPrefix: "/")],
-        accessTokenPrefix: "ya29.", accessTokenLifetime: 3599)
+        hosts: ["www.googleapis.com", "gmail.googleapis.com", "oauth2.googleapis.com", "openidconnect.googleapis.com", "accounts.google.com"],
+        oauth: OAuthEndpoints(
+            authorizeURL: "https://accounts.google.com/o/oauth2/v2/auth", tokenURL: "https://oauth2.googleapis.com/token",
+            revokeURL: "https://oauth2.googleapis.com/revoke", userinfoURL: "https://openidconnect.googleapis.com/v1/userinfo",
+            dialect: .standard, scopeSeparator: " "))
     public static let slack = ProviderDescriptor(
-        id: "slack", displayName: "Slack", kind: .oauth,
-        hosts: [.init(host: "slack.com", pathPrefix: "/")], accessTokenPrefix: "xoxp-", accessTokenLifetime: 43200)
+        id: "slack", displayName: "Slack", kind: .oauth, hosts: ["slack.com"],
+        oauth: OAuthEndpoints(
+            authorizeURL: "https://slack.com/oauth/v2/authorize", tokenURL: "https://slack.com/api/oauth.v2.access",
+            revokeURL: "https://slack.com/api/auth.revoke", userinfoURL: "https://slack.com/api/auth.test",
+            dialect: .slack, scopeSeparator: ","))
     public static let github = ProviderDescriptor(
-        id: "github", displayName: "GitHub", kind: .oauth,
-        hosts: [.init(host: "api.github.com", pathPrefix: "/")], accessTokenPrefix: "gho_", accessTokenLifetime: 28800)
+        id: "github", displayName: "GitHub", kind: .oauth, hosts: ["api.github.com", "github.com"],
+        oauth: OAuthEndpoints(
+            authorizeURL: "https://github.com/login/oauth/authorize", tokenURL: "https://github.com/login/oauth/access_token",
+            revokeURL: "https://api.github.com/applications/{client_id}/grant", userinfoURL: "https://api.github.com/user",
+            dialect: .github, scopeSeparator: ","))
     /// The internal bearer-token API of the guide's managed-secret example (loyalty points).
     public static let internalAPI = ProviderDescriptor(
-        id: "internal", displayName: "Internal API", kind: .managed,
-        hosts: [.init(host: "api.internal.com", pathPrefix: "/")], accessTokenPrefix: "", accessTokenLifetime: 0)
+        id: "internal", displayName: "Internal API", kind: .managed, hosts: ["api.internal.com"], oauth: nil)
 
     public static let all: [ProviderDescriptor] = [google, slack, github, internalAPI]
 
@@ -45,6 +67,6 @@ public enum ProviderCatalog {
     /// The provider standing in for a real host, if any.
     public static func descriptor(forHost host: String) -> ProviderDescriptor? {
         let host = host.lowercased()
-        return all.first { $0.hosts.contains { $0.host == host } }
+        return all.first { $0.hosts.contains(host) }
     }
 }

@@ -1,9 +1,12 @@
 import Foundation
+import GRDB
 import Synchronization
 
-/// One isolated vault world: an app with its API key, its provider configs, grants, secrets,
-/// tokens, journals and audit trail, plus its own virtual clock, provider faults and provider
-/// data overrides. Nothing in one sandbox is visible from another.
+/// One isolated world: the vault's side (an app with its API key, its provider configs, grants,
+/// secrets, the credentials providers returned, journals and audit trail) and the providers'
+/// side (`providerDatabase`, whose schema and SQL belong to VaultSimProviders), plus its own
+/// virtual clock, provider faults and provider data overrides. Nothing in one sandbox is visible
+/// from another, and the two sides share no table.
 public final class Sandbox: Sendable {
     public let id: String
     public let name: String
@@ -11,24 +14,45 @@ public final class Sandbox: Sendable {
     /// The app's API key. Kept in memory only so a runner or `vaultsim serve` can hand it out.
     public let apiKey: String
     public let store: VaultStore
+    /// The providers' own database (authorization-server state); see `ProviderStore`.
+    public let providerDatabase: any DatabaseWriter
     public let clock: VirtualClock
     public let faults: FaultBook
+    /// Credential refreshes in flight, one per grant.
+    public let refreshes = SingleFlight<VaultCredential>()
     private let dataOverrides = Mutex<[String: JSONValue]>([:])
 
-    private init(id: String, name: String, app: App, apiKey: String, store: VaultStore) {
+    private init(id: String, name: String, app: App, apiKey: String, store: VaultStore, providerDatabase: any DatabaseWriter) {
         self.id = id
         self.name = name
         self.app = app
         self.apiKey = apiKey
         self.store = store
+        self.providerDatabase = providerDatabase
         self.clock = VirtualClock()
         self.faults = FaultBook()
     }
 
+    /// An empty in-memory database for the providers' side of a sandbox.
+    public static func inMemoryProviderDatabase() throws -> any DatabaseWriter {
+        var configuration = Configuration()
+        configuration.label = "ProviderStore"
+        return try DatabaseQueue(configuration: configuration)
+    }
+
+    /// A file database for the providers' side (`vaultsim serve`), WAL with synchronous=NORMAL.
+    public static func fileProviderDatabase(at path: String) throws -> any DatabaseWriter {
+        var configuration = Configuration()
+        configuration.label = "ProviderStore"
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        return try DatabasePool(path: path, configuration: configuration)
+    }
+
     /// Creates a sandbox in `store` (new), or reopens the one a file store already holds.
-    public static func open(name: String, store: VaultStore) throws -> Sandbox {
+    public static func open(name: String, store: VaultStore, providerDatabase: any DatabaseWriter) throws -> Sandbox {
         if let id = try store.meta("sandbox_id"), let key = try store.meta("api_key"), let app = try store.apps().first {
-            return Sandbox(id: id, name: try store.meta("name") ?? name, app: app, apiKey: key, store: store)
+            return Sandbox(id: id, name: try store.meta("name") ?? name, app: app, apiKey: key, store: store,
+                           providerDatabase: providerDatabase)
         }
         let id = SecretGenerator.token(12).lowercased()
         let clock = Date()
@@ -38,15 +62,30 @@ public final class Sandbox: Sendable {
         try store.insert(apiKey: APIKeyRecord(keyHash: RequestSigning.sha256Hex(Data(apiKey.utf8)), appID: app.id,
                                               prefix: String(apiKey.prefix(14)), createdAt: clock))
         for provider in ProviderCatalog.all {
-            let isOAuth = provider.kind == .oauth
+            let client = Self.oauthClient(for: provider)
             try store.save(providerConfig: ProviderConfig(
-                providerID: provider.id, clientID: isOAuth ? "vaultsim-\(provider.id)-client" : nil,
-                clientSecret: isOAuth ? SecretGenerator.token(32) : nil, isConfigured: true))
+                providerID: provider.id, clientID: client?.id, clientSecret: client?.secret, isConfigured: true))
         }
         try store.setMeta("sandbox_id", id)
         try store.setMeta("name", name)
         try store.setMeta("api_key", apiKey)
-        return Sandbox(id: id, name: name, app: app, apiKey: apiKey, store: store)
+        return Sandbox(id: id, name: name, app: app, apiKey: apiKey, store: store, providerDatabase: providerDatabase)
+    }
+
+    /// OAuth client credentials shaped like the ones each provider's console hands out.
+    static func oauthClient(for provider: ProviderDescriptor) -> (id: String, secret: String)? {
+        guard provider.kind == .oauth else { return nil }
+        let digits = String((0..<12).map { _ in "0123456789".randomElement()! })
+        switch provider.id {
+        case "google":
+            return ("\(digits)-\(SecretGenerator.token(32).lowercased()).apps.googleusercontent.com", "GOCSPX-" + SecretGenerator.token(28))
+        case "slack":
+            return ("\(digits).\(digits.reversed().map(String.init).joined())", SecretGenerator.token(32).lowercased())
+        case "github":
+            return ("Ov23li" + SecretGenerator.token(14), SecretGenerator.token(40).lowercased())
+        default:
+            return ("vaultsim-\(provider.id)-client", SecretGenerator.token(32))
+        }
     }
 
     /// The part of the API key after `alter_key_`: a secret that must never leak.
@@ -56,27 +95,6 @@ public final class Sandbox: Sendable {
 // MARK: - Seeding
 
 extension Sandbox {
-    /// Adds an OAuth grant with tokens issued as its provider would issue them.
-    @discardableResult
-    public func seed(grant seed: GrantSeed) throws -> Grant {
-        guard let provider = ProviderCatalog.descriptor(id: seed.provider), provider.kind == .oauth else {
-            throw VaultError.badRequest("'\(seed.provider)' is not an OAuth provider VaultSim simulates "
-                + "(known: \(ProviderCatalog.all.filter { $0.kind == .oauth }.map(\.id).joined(separator: ", ")))",
-                code: "unknown_provider")
-        }
-        let now = clock.now
-        let grant = Grant(kind: .oauth, providerID: provider.id, accountIdentifier: seed.account,
-                          accountDisplayName: seed.displayName ?? seed.account, scopes: seed.scopes, createdAt: now)
-        try store.insert(grant: grant)
-        try issueAccessToken(for: grant, lifetime: seed.tokenLifetime)
-        try store.insert(token: IssuedToken(token: "1//" + SecretGenerator.token(64), kind: .refresh, grantID: grant.id,
-                                            providerID: provider.id, scopes: seed.scopes, issuedAt: now, expiresAt: nil))
-        if seed.status == .revoked {
-            return try store.revoke(grantID: grant.id, reason: "seeded as revoked", at: now) ?? grant
-        }
-        return grant
-    }
-
     /// Stores a managed secret; values left out of the seed are generated.
     @discardableResult
     public func seed(secret seed: SecretSeed) throws -> Grant {
@@ -103,18 +121,6 @@ extension Sandbox {
         return grant
     }
 
-    /// Issues a fresh access token for an OAuth grant, as the provider's token endpoint would.
-    @discardableResult
-    public func issueAccessToken(for grant: Grant, lifetime: Int? = nil) throws -> IssuedToken {
-        let provider = ProviderCatalog.descriptor(id: grant.providerID)
-        let now = clock.now
-        let token = IssuedToken(
-            token: SecretGenerator.accessToken(prefix: provider?.accessTokenPrefix ?? ""), kind: .access, grantID: grant.id,
-            providerID: grant.providerID, scopes: grant.scopes, issuedAt: now,
-            expiresAt: now.addingTimeInterval(TimeInterval(lifetime ?? provider?.accessTokenLifetime ?? 3600)))
-        try store.insert(token: token)
-        return token
-    }
 }
 
 // MARK: - Provider data and secrets
@@ -131,13 +137,15 @@ extension Sandbox {
         dataOverrides.withLock { $0[provider] }
     }
 
-    /// Every secret value this sandbox handed out, with a label saying what it is: access and
-    /// refresh tokens, managed secrets and the API key's secret part. The zero-token-leak check
-    /// searches for each of them.
+    /// Every secret value the vault of this sandbox holds, with a label saying what it is: the
+    /// access and refresh tokens providers returned, managed secrets and the API key's secret
+    /// part. The zero-token-leak check searches for each of them (and for the providers' own
+    /// records, which VaultSimProviders lists).
     public func issuedSecrets() throws -> [(label: String, value: String)] {
         var secrets: [(label: String, value: String)] = [("the API key", apiKeySecretPart)]
-        for token in try store.allIssuedTokens() {
-            secrets.append(("\(token.kind.rawValue) token of grant \(token.grantID)", token.token))
+        for credential in try store.allCredentials() {
+            secrets.append(("access token of grant \(credential.grantID)", credential.accessToken))
+            if let refresh = credential.refreshToken { secrets.append(("refresh token of grant \(credential.grantID)", refresh)) }
         }
         for secret in try store.allManagedSecrets() {
             for value in secret.sensitiveValues {

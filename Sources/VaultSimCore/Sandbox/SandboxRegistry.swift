@@ -14,7 +14,7 @@ public final class SandboxRegistry: Sendable {
 
     /// Creates an in-memory sandbox and registers it.
     public func create(name: String) throws -> Sandbox {
-        let sandbox = try Sandbox.open(name: name, store: VaultStore.inMemory())
+        let sandbox = try Sandbox.open(name: name, store: VaultStore.inMemory(), providerDatabase: Sandbox.inMemoryProviderDatabase())
         register(sandbox)
         return sandbox
     }

@@ -8,6 +8,9 @@ public struct GrantSeed: Codable, Sendable, Equatable {
     /// Lifetime of the first access token, in seconds; the provider's default when nil.
     public var tokenLifetime: Int?
 
+    /// The longest `tokenLifetime` accepted (ten years), so no date leaves the store's range.
+    public static let maxTokenLifetime = 10 * 365 * 86400
+
     public init(provider: String, account: String? = nil, displayName: String? = nil, scopes: [String] = [],
                 status: Grant.Status = .active, tokenLifetime: Int? = nil) {
         self.provider = provider

@@ -105,6 +105,30 @@ extension VaultStore {
                 t.column("answered_by", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: the vault keeps only what providers answered (vault_credentials)") { db in
+            // Provider tokens now live in the providers' own store; the vault keeps the tokens
+            // their token endpoints returned. Tokens the old schema minted cannot be carried over.
+            try db.drop(table: "issued_tokens")
+            try db.create(table: "vault_credentials") { t in
+                t.primaryKey("grant_id", .text).references("grants", onDelete: .cascade)
+                t.column("access_token", .text).notNull()
+                t.column("refresh_token", .text)
+                t.column("token_type", .text).notNull()
+                t.column("scopes", .text).notNull()
+                t.column("expires_at", .datetime)
+                t.column("obtained_at", .datetime).notNull()
+            }
+            try db.alter(table: "provider_configs") { t in
+                t.add(column: "redirect_uri", .text)
+            }
+            try db.alter(table: "provider_requests") { t in
+                t.add(column: "host", .text).notNull().defaults(to: "")
+                t.add(column: "caller", .text).notNull().defaults(to: "sdk")
+                t.add(column: "response_headers", .text).notNull().defaults(to: "[]")
+                t.add(column: "response_body", .text).notNull().defaults(to: "")
+            }
+            try db.create(index: "grants_by_kind_status", on: "grants", columns: ["kind", "status", "provider_id"])
+        }
         return migrator
     }
 }

@@ -95,7 +95,7 @@ extension VaultStore {
         }
     }
 
-    /// Marks the grant revoked and revokes every token issued for it. Returns the updated grant.
+    /// Marks the grant revoked at the vault. Returns the updated grant.
     public func revoke(grantID: String, reason: String?, at date: Date) throws -> Grant? {
         try writer.write { db in
             guard var grant = try Grant.fetchOne(db, key: grantID) else { return nil }
@@ -103,17 +103,7 @@ extension VaultStore {
             grant.revokedAt = date
             grant.revokeReason = reason
             try grant.update(db)
-            try IssuedToken
-                .filter(Column("grant_id") == grantID)
-                .filter(Column("revoked_at") == nil)
-                .updateAll(db, Column("revoked_at").set(to: date))
             return grant
-        }
-    }
-
-    public func touch(grantID: String, at date: Date) throws {
-        try writer.write { db in
-            _ = try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: date))
         }
     }
 
@@ -141,43 +131,61 @@ extension VaultStore {
     }
 }
 
-// MARK: - Tokens
+// MARK: - Credentials
 
 extension VaultStore {
-    public func insert(token: IssuedToken) throws {
-        try writer.write { try token.insert($0) }
+    /// Everything `/sdk/token` needs about a grant, read in one transaction: the grant, the app's
+    /// configuration of its provider, and the credential (OAuth) or secret (managed) it holds.
+    public struct GrantContext: Sendable {
+        public var grant: Grant
+        public var config: ProviderConfig?
+        public var credential: VaultCredential?
+        public var secret: ManagedSecret?
     }
 
-    public func issuedToken(_ value: String) throws -> IssuedToken? {
-        try writer.read { try IssuedToken.fetchOne($0, key: value) }
-    }
-
-    /// The newest access token of a grant that is still usable at `now`.
-    public func usableAccessToken(grantID: String, at now: Date) throws -> IssuedToken? {
+    public func grantContext(id: String) throws -> GrantContext? {
         try writer.read { db in
-            try IssuedToken
-                .filter(Column("grant_id") == grantID)
-                .filter(Column("kind") == IssuedToken.Kind.access.rawValue)
-                .filter(Column("revoked_at") == nil)
-                .order(Column("issued_at").desc)
-                .fetchAll(db)
-                .first { $0.isUsable(at: now) }
+            guard let grant = try Grant.fetchOne(db, key: id) else { return nil }
+            return GrantContext(
+                grant: grant, config: try ProviderConfig.fetchOne(db, key: grant.providerID),
+                credential: grant.kind == .oauth ? try VaultCredential.fetchOne(db, key: id) : nil,
+                secret: grant.kind == .managedSecret ? try ManagedSecret.fetchOne(db, key: id) : nil)
         }
     }
 
-    public func refreshToken(grantID: String) throws -> IssuedToken? {
-        try writer.read { db in
-            try IssuedToken
-                .filter(Column("grant_id") == grantID)
-                .filter(Column("kind") == IssuedToken.Kind.refresh.rawValue)
-                .filter(Column("revoked_at") == nil)
-                .order(Column("issued_at").desc)
-                .fetchOne(db)
+    public func save(credential: VaultCredential) throws {
+        try writer.write { try credential.save($0) }
+    }
+
+    public func credential(grantID: String) throws -> VaultCredential? {
+        try writer.read { try VaultCredential.fetchOne($0, key: grantID) }
+    }
+
+    /// A new grant with the credential the provider's code exchange returned, in one transaction.
+    public func insert(grant: Grant, credential: VaultCredential) throws {
+        try writer.write { db in
+            try grant.insert(db)
+            try credential.insert(db)
         }
     }
 
-    public func allIssuedTokens() throws -> [IssuedToken] {
-        try writer.read { try IssuedToken.fetchAll($0) }
+    /// A reconnect: the grant keeps its id, takes the new scopes and credential, and is active.
+    public func update(grant: Grant, credential: VaultCredential) throws {
+        try writer.write { db in
+            var grant = grant
+            grant.status = .active
+            grant.revokedAt = nil
+            try grant.update(db)
+            try credential.save(db)
+        }
+    }
+
+    public func allCredentials() throws -> [VaultCredential] {
+        try writer.read { try VaultCredential.fetchAll($0) }
+    }
+
+    public func allProviderConfigs() throws -> [ProviderConfig] {
+        try writer.read { try ProviderConfig.fetchAll($0) }
     }
 }
 
@@ -208,9 +216,16 @@ extension VaultStore {
         try writer.read { try AuditRecord.order(Column("id")).fetchAll($0) }
     }
 
-    public func append(tokenRequest record: TokenRequestRecord) throws {
+    /// Journals a token request and, when it handed out a credential, marks the grant used, in
+    /// one transaction.
+    public func append(tokenRequest record: TokenRequestRecord, touching grantID: String? = nil) throws {
         var record = record
-        try writer.write { try record.insert($0) }
+        try writer.write { db in
+            try record.insert(db)
+            if let grantID {
+                _ = try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: record.receivedAt))
+            }
+        }
     }
 
     public func tokenRequests() throws -> [TokenRequestRecord] {
@@ -222,10 +237,12 @@ extension VaultStore {
         try writer.write { try record.insert($0) }
     }
 
-    public func providerRequests(providerID: String? = nil) throws -> [ProviderRequestRecord] {
+    /// The gateway's journal, optionally of one provider and one caller (`sdk`, `vault`, `browser`).
+    public func providerRequests(providerID: String? = nil, caller: String? = nil) throws -> [ProviderRequestRecord] {
         try writer.read { db in
             var request = ProviderRequestRecord.order(Column("id"))
             if let providerID { request = request.filter(Column("provider_id") == providerID) }
+            if let caller { request = request.filter(Column("caller") == caller) }
             return try request.fetchAll(db)
         }
     }

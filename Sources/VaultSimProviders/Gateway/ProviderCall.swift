@@ -3,8 +3,14 @@ import VaultSimCore
 
 /// One HTTP request to a fake provider, as the provider sees it.
 public struct ProviderCall: Sendable {
+    /// Who made the call: the app through the SDK, the vault, or a browser.
+    public enum Caller: String, Sendable { case sdk, vault, browser }
+
     public var method: String
-    /// The path below the provider's mount point, percent-encoding as received (`/calendar/v3/...`).
+    /// The real host the request was addressed to (`www.googleapis.com`), lower case.
+    public var host: String
+    public var caller: Caller
+    /// The path on that host, percent-encoding as received (`/calendar/v3/...`).
     public var path: String
     /// The whole request path as received, mount point included (what a SigV4 client signed).
     public var fullPath: String
@@ -13,8 +19,11 @@ public struct ProviderCall: Sendable {
     public var headers: [String: String]
     public var body: Data
 
-    public init(method: String, path: String, fullPath: String, rawQuery: String, headers: [String: String], body: Data) {
+    public init(method: String, host: String, caller: Caller = .sdk, path: String, fullPath: String, rawQuery: String,
+                headers: [String: String], body: Data) {
         self.method = method
+        self.host = host.lowercased()
+        self.caller = caller
         self.path = path
         self.fullPath = fullPath
         self.rawQuery = rawQuery
@@ -31,6 +40,31 @@ public struct ProviderCall: Sendable {
     public var query: [String: String] { QueryString.decode(rawQuery) }
 
     public var json: JSONValue? { JSONValue.parse(body) }
+
+    /// The body decoded as `application/x-www-form-urlencoded` (last value wins).
+    public var form: [String: String] { QueryString.decode(String(decoding: body, as: UTF8.self)) }
+
+    /// Form fields, or JSON members as strings when the body is a JSON object (Slack and GitHub
+    /// accept both for their OAuth endpoints).
+    public var parameters: [String: String] {
+        if headers["content-type"]?.lowercased().hasPrefix("application/json") == true, let object = json?.objectValue {
+            return object.reduce(into: [:]) { result, member in
+                result[member.key] = member.value.stringValue ?? (member.value.isNull ? nil : member.value.jsonText)
+            }
+        }
+        return form
+    }
+
+    /// The client credentials of HTTP Basic authentication (`client_id:client_secret`), if sent.
+    public var basicCredentials: (user: String, password: String)? {
+        guard let value = headers["authorization"], value.lowercased().hasPrefix("basic "),
+              let data = Data(base64Encoded: String(value.dropFirst(6)).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let decode = { (s: Substring) in String(s).removingPercentEncoding ?? String(s) }
+        return (decode(text[..<colon]), decode(text[text.index(after: colon)...]))
+    }
 
     /// The bearer token of the Authorization header, if it has that form.
     public var bearerToken: String? {
@@ -58,5 +92,19 @@ public struct ProviderResponse: Sendable {
         var all = ["content-type": "application/json; charset=UTF-8"]
         all.merge(headers) { _, new in new }
         return ProviderResponse(status: status, headers: all, body: Data(value.jsonText.utf8))
+    }
+
+    /// An `application/x-www-form-urlencoded` answer (GitHub's default for its token endpoint).
+    public static func form(_ status: Int, _ fields: [(String, String)], headers: [String: String] = [:]) -> ProviderResponse {
+        var all = ["content-type": "application/x-www-form-urlencoded; charset=utf-8"]
+        all.merge(headers) { _, new in new }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        let text = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
+        return ProviderResponse(status: status, headers: all, body: Data(text.utf8))
+    }
+
+    /// A plain-text answer.
+    public static func text(_ status: Int, _ text: String, contentType: String = "text/plain; charset=utf-8") -> ProviderResponse {
+        ProviderResponse(status: status, headers: ["content-type": contentType], body: Data(text.utf8))
     }
 }

@@ -3,10 +3,16 @@ import HTTPTypes
 import Hummingbird
 import VaultSimCore
 
-/// Mounts the fake providers at `/sandboxes/{sandbox}/providers/{provider}/...`: every request is
-/// answered by a fault rule of the sandbox or by the provider, and journaled either way.
+/// The provider gateway: every call to a fake provider — from the app through the SDK, from the
+/// vault, or from a browser — arrives at `/sandboxes/{sandbox}/hosts/{real host}/{path}`, is
+/// answered by a fault rule of the sandbox or by the provider that owns the host, and is
+/// journaled with who called, the request and the response.
 public struct ProviderRoutes: Sendable {
     public static let mountPrefix = "/sandboxes"
+    /// Set by the vault (`vault`) and the Connect pages (`browser`); absent for app calls.
+    public static let callerHeader = "x-vaultsim-caller"
+    /// Bodies kept in the journal are cut at this size.
+    static let journalBodyLimit = 1 << 20
 
     let registry: SandboxRegistry
     let directory: ProviderDirectory
@@ -16,18 +22,18 @@ public struct ProviderRoutes: Sendable {
         self.directory = directory
     }
 
-    /// The base URL of a provider in a sandbox, for a server at `serverURL`.
-    public static func baseURL(serverURL: String, sandboxID: String, providerID: String) -> String {
-        "\(serverURL)\(mountPrefix)/\(sandboxID)/providers/\(providerID)"
+    /// The gateway URL standing for `https://{host}` in a sandbox, for a server at `serverURL`.
+    public static func baseURL(serverURL: String, sandboxID: String, host: String) -> String {
+        "\(serverURL)\(mountPrefix)/\(sandboxID)/hosts/\(host)"
     }
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
         let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
         for method in methods {
-            router.on("\(Self.mountPrefix)/:sandbox/providers/:provider/**", method: method) { request, context in
+            router.on("\(Self.mountPrefix)/:sandbox/hosts/:host/**", method: method) { request, context in
                 try await self.handle(request, context: context)
             }
-            router.on("\(Self.mountPrefix)/:sandbox/providers/:provider", method: method) { request, context in
+            router.on("\(Self.mountPrefix)/:sandbox/hosts/:host", method: method) { request, context in
                 try await self.handle(request, context: context)
             }
         }
@@ -35,36 +41,44 @@ public struct ProviderRoutes: Sendable {
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let sandboxID = context.parameters.get("sandbox") ?? ""
-        let providerID = context.parameters.get("provider") ?? ""
+        let host = (context.parameters.get("host") ?? "").lowercased()
         guard let sandbox = registry.sandbox(id: sandboxID) else {
             return Self.plain(404, "VaultSim: no sandbox '\(sandboxID)' (it may have been deleted)")
         }
-        guard let provider = directory.provider(id: providerID) else {
-            return Self.plain(404, "VaultSim: no fake provider '\(providerID)'; known: \(directory.providers.keys.sorted().joined(separator: ", "))")
+        guard let provider = directory.provider(host: host) else {
+            let hosts = ProviderCatalog.all.flatMap(\.hosts).joined(separator: ", ")
+            return Self.plain(502, "VaultSim: no fake provider owns the host '\(host)'; VaultSim fakes: \(hosts)")
         }
         let fullPath = request.uri.path
-        let mount = "\(Self.mountPrefix)/\(sandboxID)/providers/\(providerID)"
-        var path = fullPath.hasPrefix(mount) ? String(fullPath.dropFirst(mount.count)) : fullPath
+        let mount = "\(Self.mountPrefix)/\(sandboxID)/hosts/\(host)"
+        var path = fullPath.lowercased().hasPrefix(mount.lowercased()) ? String(fullPath.dropFirst(mount.count)) : fullPath
         if path.isEmpty { path = "/" }
+        var caller = ProviderCall.Caller.sdk
         // HTTP/1.1's Host header arrives as the request's authority, not among the header fields.
         var headers: [String: String] = [:]
         if let authority = request.head.authority { headers["host"] = authority }
         for field in request.headers {
             let name = field.name.canonicalName
+            if name == Self.callerHeader {
+                caller = ProviderCall.Caller(rawValue: field.value) ?? .sdk
+                continue
+            }
             headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
         }
         let buffer = try await request.body.collect(upTo: 16 << 20)
         let body = Data(buffer: buffer)
-        let call = ProviderCall(method: request.method.rawValue, path: path, fullPath: fullPath,
+        let call = ProviderCall(method: request.method.rawValue, host: host, caller: caller, path: path, fullPath: fullPath,
                                 rawQuery: request.uri.query ?? "", headers: headers, body: body)
 
         func journal(_ answer: ProviderResponse, answeredBy: String) throws {
             try sandbox.store.append(providerRequest: ProviderRequestRecord(
-                receivedAt: sandbox.clock.now, providerID: providerID, method: call.method, path: call.path, query: call.rawQuery,
-                headers: headers, body: String(decoding: body, as: UTF8.self), status: answer.status, answeredBy: answeredBy))
+                receivedAt: sandbox.clock.now, providerID: provider.descriptor.id, host: host, caller: caller.rawValue,
+                method: call.method, path: call.path, query: call.rawQuery, headers: headers, body: Self.journalText(body),
+                status: answer.status, answeredBy: answeredBy, responseHeaders: answer.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                responseBody: Self.journalText(answer.body)))
         }
 
-        if let fault = sandbox.faults.take(providerID: providerID, method: call.method, path: call.path) {
+        if let fault = sandbox.faults.take(providerID: provider.descriptor.id, method: call.method, path: call.path) {
             let answer = ProviderResponse(status: fault.status, headers: fault.headers, body: Data(fault.body.utf8))
             // Journaled before the delay: a client that gives up waiting still leaves its trace.
             try journal(answer, answeredBy: "fault")
@@ -76,15 +90,19 @@ public struct ProviderRoutes: Sendable {
         return Self.response(answer)
     }
 
+    static func journalText(_ data: Data) -> String {
+        data.count <= journalBodyLimit ? String(decoding: data, as: UTF8.self) : "<\(data.count) bytes, not journaled>"
+    }
+
     static func response(_ answer: ProviderResponse) -> Response {
         var fields = HTTPFields()
-        for (name, value) in answer.headers {
+        for (name, value) in answer.headers.sorted(by: { $0.key < $1.key }) {
             if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
         }
         return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
 
     static func plain(_ status: Int, _ text: String) -> Response {
-        response(ProviderResponse(status: status, headers: ["content-type": "text/plain; charset=utf-8"], body: Data(text.utf8)))
+        response(.text(status, text))
     }
 }

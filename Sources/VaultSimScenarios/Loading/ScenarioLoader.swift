@@ -53,7 +53,8 @@ public enum ScenarioLoader {
         }
         var steps: [Step] = []
         for (index, node) in stepNodes.enumerated() {
-            steps.append(try StepParser(bindings: bindings, grantNames: Set(given.grants.map(\.name) + given.secrets.map(\.name)))
+            steps.append(try StepParser(bindings: bindings, grantNames: Set(given.grants.map(\.name) + given.secrets.map(\.name)),
+                                        grantsByName: Dictionary(given.grants.map { ($0.name, $0.seed.provider) }, uniquingKeysWith: { a, _ in a }))
                 .parse(node, index: index))
         }
         let checks = try top.node("then").map { node throws(ScenarioLoadError) in try parseThen(node, bindings: bindings) } ?? []
@@ -97,13 +98,33 @@ public enum ScenarioLoader {
                     }
                     for item in items { given.faults.append(try parseFault(item, provider: provider, context: "fault")) }
                 }
+                if let accounts = p.node("accounts") {
+                    guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth else {
+                        throw ScenarioLoadError(accounts.location, "given.providers.\(provider).accounts: \(provider) is not an OAuth provider, it has no user accounts")
+                    }
+                    guard case .sequence(let items) = accounts.value else {
+                        throw ScenarioLoadError(accounts.location, "given.providers.\(provider).accounts must be a list of logins (or {login, display_name})")
+                    }
+                    for (index, item) in items.enumerated() {
+                        let context = "given.providers.\(provider).accounts[\(index)]"
+                        if case .scalar(.string(let login)) = item.value, !login.isEmpty {
+                            given.accounts.append(AccountSeed(provider: provider, login: login, displayName: nil))
+                            continue
+                        }
+                        var a = try MappingReader(item, context: context)
+                        let login = try a.requiredString("login")
+                        guard !login.isEmpty else { throw ScenarioLoadError(item.location, "\(context).login must not be empty") }
+                        given.accounts.append(AccountSeed(provider: provider, login: login, displayName: try a.string("display_name")))
+                        try a.rejectUnknownKeys(allowed: ["login", "display_name"])
+                    }
+                }
                 if let configured = p.node("configured") {
                     guard case .scalar(.bool(let isConfigured)) = configured.value else {
                         throw ScenarioLoadError(configured.location, "given.providers.\(provider).configured must be true or false")
                     }
                     if !isConfigured { given.unconfiguredProviders.append(provider) }
                 }
-                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured"])
+                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured", "accounts"])
             }
         }
         try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers"])
@@ -156,7 +177,13 @@ public enum ScenarioLoader {
             }
             seed.status = value
         }
-        seed.tokenLifetime = try reader.int("token_lifetime")
+        if let node = reader.node("token_lifetime") {
+            let lifetime = try StepParser.duration(node, context: "\(context).token_lifetime")
+            guard lifetime >= 1, lifetime <= Double(GrantSeed.maxTokenLifetime) else {
+                throw ScenarioLoadError(node.location, "\(context).token_lifetime must be between 1 second and 10 years")
+            }
+            seed.tokenLifetime = Int(lifetime)
+        }
         try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime"])
         return seed
     }
@@ -222,10 +249,19 @@ public enum ScenarioLoader {
         var checks: [ThenCheck] = []
         if let journal = reader.node("provider_journal") {
             var map = try MappingReader(journal, context: "then.provider_journal")
-            for provider in map.keys {
-                let patternNode = map.node(provider)!
+            for key in map.keys {
+                let patternNode = map.node(key)!
+                // `google` is the app's calls (caller sdk); `google by vault|browser|sdk|anyone` filters by caller.
+                let words = key.split(separator: " ").map(String.init)
+                let provider = words.first ?? key
+                var caller: String? = "sdk"
+                if words.count == 3, words[1] == "by", ["sdk", "vault", "browser", "anyone"].contains(words[2]) {
+                    caller = words[2] == "anyone" ? nil : words[2]
+                } else if words.count != 1 {
+                    throw ScenarioLoadError(patternNode.location, "then.provider_journal: '\(key)' must be a provider, or 'PROVIDER by CALLER' with CALLER one of sdk, vault, browser, anyone")
+                }
                 try requireKnownProvider(provider, at: patternNode.location)
-                checks.append(ThenCheck(subject: .providerJournal(provider), pattern: try Pattern.parse(patternNode, bindings: bindings),
+                checks.append(ThenCheck(subject: .providerJournal(provider, caller: caller), pattern: try Pattern.parse(patternNode, bindings: bindings),
                                         location: patternNode.location))
             }
         }

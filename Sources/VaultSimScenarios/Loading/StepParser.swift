@@ -6,8 +6,11 @@ struct StepParser {
     let bindings: Set<String>
     /// Names of grants and secrets, which `grant:` may name.
     let grantNames: Set<String>
+    /// OAuth grants of `given` by name, with their provider.
+    var grantsByName: [String: String] = [:]
 
-    static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock"]
+    static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
+                          "revoke_at_provider", "provider_data"]
 
     func parse(_ node: YAMLNode, index: Int) throws(ScenarioLoadError) -> Step {
         var reader = try MappingReader(node, context: "steps[\(index)]")
@@ -39,8 +42,38 @@ struct StepParser {
             let reason = try r.string("reason")
             try r.rejectUnknownKeys(allowed: ["grant", "reason"])
             action = .revokeAtVault(grant: grant, reason: reason)
+        case "revoke_at_provider":
+            var r = try MappingReader(body, context: context)
+            if r.keys.contains("grant") {
+                let grant = try grantReference(&r, context: context)
+                guard grantsByName[grant] != nil else {
+                    throw ScenarioLoadError(body.location, "\(context).grant: '\(grant)' is a managed secret; it has no account at a provider")
+                }
+                try r.rejectUnknownKeys(allowed: ["grant"])
+                action = .revokeAtProvider(provider: grantsByName[grant]!, account: .ofGrant(grant))
+            } else {
+                let provider = try r.requiredString("provider")
+                guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth else {
+                    throw ScenarioLoadError(body.location, "\(context).provider: '\(provider)' is not an OAuth provider (known: \(ProviderCatalog.all.filter { $0.kind == .oauth }.map(\.id).joined(separator: ", ")))")
+                }
+                let account = try r.requiredString("account")
+                try r.rejectUnknownKeys(allowed: ["provider", "account"])
+                action = .revokeAtProvider(provider: provider, account: .login(account))
+            }
+        case "provider_data":
+            var r = try MappingReader(body, context: context)
+            let provider = try r.requiredString("provider")
+            try ScenarioLoader.requireKnownProvider(provider, at: body.location)
+            let data = try r.required("data")
+            guard case .mapping = data.value else { throw ScenarioLoadError(data.location, "\(context).data must be a mapping") }
+            try r.rejectUnknownKeys(allowed: ["provider", "data"])
+            action = .providerData(provider: provider, data: data.json)
         default:
-            action = .advanceClock(seconds: try Self.duration(body, context: context))
+            let seconds = try Self.duration(body, context: context)
+            guard seconds <= 100 * 365 * 86400 else {
+                throw ScenarioLoadError(body.location, "\(context) must be at most 100 years")
+            }
+            action = .advanceClock(seconds: seconds)
         }
         let expectation: StepExpectation
         if let expectNode = reader.node("expect") {
@@ -154,8 +187,8 @@ struct StepParser {
 
     /// `90`, `90s`, `15m`, `2h`, `1d` → seconds.
     static func duration(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> Double {
-        if case .scalar(.number(let n)) = node.value, n >= 0 { return n }
-        if case .scalar(.string(let s)) = node.value, let unit = s.last, let n = Double(s.dropLast()), n >= 0 {
+        if case .scalar(.number(let n)) = node.value, n >= 0, n.isFinite { return n }
+        if case .scalar(.string(let s)) = node.value, let unit = s.last, let n = Double(s.dropLast()), n >= 0, n.isFinite {
             let factor: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)]
             if let factor { return n * factor }
         }

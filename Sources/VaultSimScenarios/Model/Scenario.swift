@@ -28,6 +28,15 @@ public struct Given: Sendable {
     public var faults: [ProviderFault] = []
     /// Providers the app has not configured (no OAuth client credentials in the portal).
     public var unconfiguredProviders: [String] = []
+    /// User accounts that exist at providers (grants name their own accounts too).
+    public var accounts: [AccountSeed] = []
+}
+
+/// A user account at an OAuth provider, named by its login there.
+public struct AccountSeed: Sendable, Equatable {
+    public var provider: String
+    public var login: String
+    public var displayName: String?
 }
 
 /// How the driver's SDK client is made.
@@ -53,6 +62,12 @@ public struct Step: Sendable {
     public var expect: StepExpectation
 }
 
+/// An account named in a step: by its login, or as the account of a grant of `given`.
+public enum AccountReference: Sendable {
+    case login(String)
+    case ofGrant(String)
+}
+
 public enum Action: Sendable {
     case request(JSONValue)
     case listGrants(JSONValue)
@@ -63,6 +78,11 @@ public enum Action: Sendable {
     case revokeAtVault(grant: String, reason: String?)
     /// Virtual time passes.
     case advanceClock(seconds: Double)
+    /// The user removes the app's access in their account settings at the provider: the
+    /// provider revokes every token it issued to the app for that account; the vault is not told.
+    case revokeAtProvider(provider: String, account: AccountReference)
+    /// Provider-side data changes (deep-merged over the provider's fixtures).
+    case providerData(provider: String, data: JSONValue)
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -70,7 +90,7 @@ public enum Action: Sendable {
         case .request: "request"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
-        case .providerFault, .revokeAtVault, .advanceClock: nil
+        case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData: nil
         }
     }
 
@@ -82,6 +102,8 @@ public enum Action: Sendable {
         case .providerFault: "provider_fault"
         case .revokeAtVault: "revoke_at_vault"
         case .advanceClock: "advance_clock"
+        case .revokeAtProvider: "revoke_at_provider"
+        case .providerData: "provider_data"
         }
     }
 }
@@ -106,7 +128,8 @@ public struct ErrorExpectation: Sendable {
 /// A check on what the vault or a provider saw, after the last step.
 public struct ThenCheck: Sendable {
     public enum Subject: Sendable, Equatable {
-        case providerJournal(String)
+        /// The gateway's journal of one provider, of one caller (`sdk`, `vault`, `browser`) or all (nil).
+        case providerJournal(String, caller: String?)
         case audit
         case tokenRequests
     }
@@ -117,7 +140,7 @@ public struct ThenCheck: Sendable {
 
     public var name: String {
         switch subject {
-        case .providerJournal(let p): "provider_journal.\(p)"
+        case .providerJournal(let p, let caller): "provider_journal.\(p)" + (caller == "sdk" ? "" : " by \(caller ?? "anyone")")
         case .audit: "audit"
         case .tokenRequests: "token_requests"
         }

@@ -22,14 +22,14 @@ struct ScenarioRun {
         let registry = runner.server.registry
         let sandbox: Sandbox
         do {
-            sandbox = try registry.create(name: scenario.id)
+            sandbox = try runner.server.createSandbox(name: scenario.id)
         } catch {
             failures.append("given (\(scenario.location)): cannot create a sandbox: \(error)")
             return
         }
         defer { registry.remove(id: sandbox.id) }
         do {
-            try prepare(sandbox)
+            try await prepare(sandbox)
         } catch {
             failures.append("given (\(scenario.location)): cannot set up the sandbox: \(error)")
             return
@@ -72,9 +72,13 @@ struct ScenarioRun {
 
     // MARK: given
 
-    private mutating func prepare(_ sandbox: Sandbox) throws {
+    private mutating func prepare(_ sandbox: Sandbox) async throws {
         bindings["sandbox.id"] = sandbox.id
-        for (name, seed) in scenario.given.grants { bindings["grants.\(name)"] = try sandbox.seed(grant: seed).id }
+        let server = runner.server
+        for account in scenario.given.accounts {
+            try server.addAccount(provider: account.provider, login: account.login, displayName: account.displayName, in: sandbox)
+        }
+        for (name, seed) in scenario.given.grants { bindings["grants.\(name)"] = try await server.seed(grant: seed, in: sandbox).id }
         for (name, seed) in scenario.given.secrets { bindings["secrets.\(name)"] = try sandbox.seed(secret: seed).id }
         for (provider, data) in scenario.given.providerData { sandbox.overrideData(provider: provider, with: data) }
         for fault in scenario.given.faults { sandbox.faults.add(fault) }
@@ -144,6 +148,22 @@ struct ScenarioRun {
             case .advanceClock(let seconds):
                 sandbox.clock.advance(by: seconds)
                 return true
+            case .revokeAtProvider(let provider, let account):
+                let login: String
+                switch account {
+                case .login(let name): login = name
+                case .ofGrant(let name):
+                    let id = bindings["grants.\(name)"] ?? name
+                    guard let identifier = try sandbox.store.grant(id: id)?.accountIdentifier else {
+                        throw ScenarioStepError(message: "grant '\(name)' has no account identifier")
+                    }
+                    login = identifier
+                }
+                try runner.server.revokeAtProvider(provider: provider, login: login, in: sandbox)
+                return true
+            case .providerData(let provider, let data):
+                sandbox.overrideData(provider: provider, with: data)
+                return true
             }
         } catch let failure as DriverFailure {
             failures.append("\(label): \(failure.message)")
@@ -206,8 +226,8 @@ struct ScenarioRun {
             let actual: JSONValue
             do {
                 switch check.subject {
-                case .providerJournal(let provider):
-                    actual = .array(try sandbox.store.providerRequests(providerID: provider).map(\.json))
+                case .providerJournal(let provider, let caller):
+                    actual = .array(try sandbox.store.providerRequests(providerID: provider, caller: caller).map(\.json))
                 case .audit:
                     actual = hostMap.realURLs(in: .array(try sandbox.store.auditRecords().map(\.json)))
                 case .tokenRequests:
@@ -226,7 +246,7 @@ struct ScenarioRun {
     /// Every secret the sandbox issued, searched in what the app saw and what the vault stored.
     private mutating func checkLeaks(sandbox: Sandbox, driver: DriverProcess) async {
         do {
-            let scanner = LeakScanner(secrets: try sandbox.issuedSecrets().map { LeakScanner.Secret(label: $0.label, value: $0.value) })
+            let scanner = LeakScanner(secrets: try runner.server.allSecrets(sandbox).map { LeakScanner.Secret(label: $0.label, value: $0.value) })
             let audit = try sandbox.store.auditRecords().map(\.payloadJSON).joined(separator: "\n")
             let sources = [("the driver's results (stdout)", await driver.stdout), ("the driver's stderr (SDK logs)", driverLog),
                            ("the vault's audit records", audit)]
@@ -237,4 +257,10 @@ struct ScenarioRun {
             failures.append("token leak check: cannot read the sandbox's secrets: \(error)")
         }
     }
+}
+
+/// A step that could not be carried out as written.
+struct ScenarioStepError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -12,13 +12,18 @@ public struct VaultSimServer: Sendable {
     public let registry: SandboxRegistry
     public let directory: ProviderDirectory
     public let verifier: HMACVerifier
-    public let address = ServerAddress()
+    public let address: ServerAddress
+    /// How the vault reaches providers: HTTP on loopback through this server's gateway.
+    public let transport: LoopbackTransport
     public let logger: Logger
 
     public init(registry: SandboxRegistry, fixtures: FixtureLibrary, verifier: HMACVerifier = HMACVerifier(), logger: Logger? = nil) {
         self.registry = registry
         self.directory = ProviderDirectory(fixtures: fixtures)
         self.verifier = verifier
+        let address = ServerAddress()
+        self.address = address
+        self.transport = LoopbackTransport(address: address)
         var fallback = Logger(label: "vaultsim.server")
         fallback.logLevel = .warning
         self.logger = logger ?? fallback
@@ -26,9 +31,9 @@ public struct VaultSimServer: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, logger: logger)).add(to: router)
+        SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, logger: logger)).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
-        ControlRoutes(registry: registry, address: address).add(to: router)
+        ControlRoutes(server: self).add(to: router)
         return router
     }
 

@@ -9,8 +9,9 @@ import VaultSimProviders
 /// Errors use the same `{"detail": {...}}` envelope as the vault.
 struct ControlRoutes: Sendable {
     static let prefix = "/_vaultsim"
-    let registry: SandboxRegistry
-    let address: ServerAddress
+    let server: VaultSimServer
+    var registry: SandboxRegistry { server.registry }
+    var address: ServerAddress { server.address }
 
     func add<Context: RequestContext>(to router: Router<Context>) {
         let p = Self.prefix
@@ -23,7 +24,7 @@ struct ControlRoutes: Sendable {
         router.post("\(p)/sandboxes") { request, _ in
             try await Self.run {
                 let body = try await Self.body(request)
-                let sandbox = try registry.create(name: body["name"]?.stringValue ?? "sandbox")
+                let sandbox = try server.createSandbox(name: body["name"]?.stringValue ?? "sandbox")
                 return (201, describe(sandbox))
             }
         }
@@ -39,7 +40,7 @@ struct ControlRoutes: Sendable {
         router.post("\(p)/sandboxes/:id/grants") { request, context in
             try await run(context) { sandbox, _ in
                 let seed: GrantSeed = try await Self.decode(request)
-                return (201, GrantsEndpoint.wire(try sandbox.seed(grant: seed)))
+                return (201, GrantsEndpoint.wire(try await server.seed(grant: seed, in: sandbox)))
             }
         }
         router.post("\(p)/sandboxes/:id/secrets") { request, context in
@@ -57,6 +58,26 @@ struct ControlRoutes: Sendable {
                     throw VaultError.grantNotFound(grantID)
                 }
                 return (200, GrantsEndpoint.wire(grant))
+            }
+        }
+        router.post("\(p)/sandboxes/:id/providers/:provider/accounts") { request, context in
+            try await run(context) { sandbox, context in
+                let provider = context.parameters.get("provider") ?? ""
+                let body = try await Self.body(request)
+                guard let login = body["login"]?.stringValue, !login.isEmpty else {
+                    throw VaultError.badRequest("An account needs a non-empty string 'login' (an email at Google, a user name at Slack and GitHub)")
+                }
+                let account = try server.addAccount(provider: provider, login: login, displayName: body["display_name"]?.stringValue, in: sandbox)
+                return (201, ["provider": .string(provider), "id": .string(account.id), "login": .string(account.login),
+                              "email": .string(account.email), "name": .string(account.name)])
+            }
+        }
+        router.post("\(p)/sandboxes/:id/providers/:provider/accounts/:login/revoke-app") { _, context in
+            try await run(context) { sandbox, context in
+                let provider = context.parameters.get("provider") ?? ""
+                let login = context.parameters.get("login")?.removingPercentEncoding ?? ""
+                let count = try server.revokeAtProvider(provider: provider, login: login, in: sandbox)
+                return (200, ["provider": .string(provider), "login": .string(login), "tokens_revoked": .number(Double(count))])
             }
         }
         router.put("\(p)/sandboxes/:id/providers/:provider/data") { request, context in
@@ -95,9 +116,13 @@ struct ControlRoutes: Sendable {
         router.get("\(p)/sandboxes/:id/token-requests") { _, context in
             try await run(context) { sandbox, _ in (200, ["records": .array(try sandbox.store.tokenRequests().map(\.json))]) }
         }
-        router.get("\(p)/sandboxes/:id/providers/:provider/journal") { _, context in
+        router.get("\(p)/sandboxes/:id/providers/:provider/journal") { request, context in
             try await run(context) { sandbox, context in
-                let records = try sandbox.store.providerRequests(providerID: context.parameters.get("provider"))
+                let caller = request.uri.queryParameters.get("caller")
+                guard caller == nil || ["sdk", "vault", "browser"].contains(caller!) else {
+                    throw VaultError.badRequest("caller must be sdk, vault or browser")
+                }
+                let records = try sandbox.store.providerRequests(providerID: context.parameters.get("provider"), caller: caller)
                 return (200, ["requests": .array(records.map(\.json))])
             }
         }
@@ -105,10 +130,14 @@ struct ControlRoutes: Sendable {
 
     /// The sandbox as the control API shows it: what an app needs to use it.
     func describe(_ sandbox: Sandbox) -> JSONValue {
-        let server = address.baseURL
+        let server = self.server.address.baseURL
         var providers: [String: JSONValue] = [:]
         for provider in ProviderCatalog.all {
-            providers[provider.id] = .string(ProviderRoutes.baseURL(serverURL: server, sandboxID: sandbox.id, providerID: provider.id))
+            var hosts: [String: JSONValue] = [:]
+            for host in provider.hosts {
+                hosts["https://\(host)"] = .string(ProviderRoutes.baseURL(serverURL: server, sandboxID: sandbox.id, host: host))
+            }
+            providers[provider.id] = .object(hosts)
         }
         return [
             "id": .string(sandbox.id), "name": .string(sandbox.name), "api_key": .string(sandbox.apiKey),

@@ -27,10 +27,21 @@ enum GrantsEndpoint {
         guard let existing = try sandbox.store.grant(id: grantID) else { throw VaultError.grantNotFound(grantID) }
         let wasActive = existing.isActive
         let grant = wasActive ? try sandbox.store.revoke(grantID: grantID, reason: reason, at: sandbox.clock.now) ?? existing : existing
+        if wasActive { await revokeAtProvider(grant, call: call) }
         return (200, [
             "success": true, "message": .string(wasActive ? "Grant revoked" : "Grant was already revoked"),
             "grant_id": .string(grant.id), "revoked_at": .string((grant.revokedAt ?? sandbox.clock.now).rfc3339),
         ])
+    }
+
+    /// Tells the provider to revoke what the grant held (the refresh token, which revokes its
+    /// family at Google; else the access token), as a vault does. Best effort: the grant is
+    /// revoked at the vault whatever the provider answers.
+    private static func revokeAtProvider(_ grant: Grant, call: SDKCall) async {
+        guard grant.kind == .oauth, let provider = ProviderCatalog.descriptor(id: grant.providerID),
+              let context = try? call.sandbox.store.grantContext(id: grant.id), let credential = context.credential,
+              let config = context.config else { return }
+        _ = try? await call.credentials.oauth.revoke(token: credential.refreshToken ?? credential.accessToken, provider: provider, config: config)
     }
 
     static func wire(_ grant: Grant) -> JSONValue {

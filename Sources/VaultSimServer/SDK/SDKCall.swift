@@ -8,6 +8,10 @@ struct SDKCall: Sendable {
     let caller: CallerInfo
     let body: Data
     let pathParameters: [String: String]
+    let transport: any ProviderTransport
+
+    /// The vault's credential logic for this call's sandbox.
+    var credentials: CredentialService { CredentialService(sandbox: sandbox, transport: transport) }
 
     /// The body as a JSON object; a 422 otherwise (as FastAPI answers a body it cannot validate).
     func jsonObject() throws -> JSONObject {

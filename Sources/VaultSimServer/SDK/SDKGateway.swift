@@ -10,6 +10,7 @@ import VaultSimCore
 struct SDKGateway: Sendable {
     let registry: SandboxRegistry
     let verifier: HMACVerifier
+    let transport: any ProviderTransport
     let logger: Logger
 
     typealias Endpoint = @Sendable (SDKCall) async throws -> (status: Int, body: JSONValue)
@@ -42,7 +43,7 @@ struct SDKGateway: Sendable {
             }
             var pathParameters: [String: String] = [:]
             for name in parameters { pathParameters[name] = context.parameters.get(name)?.removingPercentEncoding }
-            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters))
+            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters, transport: transport))
             return Self.json(result.status, result.body, actorID: actorID)
         } catch let error as VaultError {
             return Self.json(error.status, error.body, actorID: actorID)

@@ -1,6 +1,6 @@
 """The integration guide's Step 6 example, run against `vaultsim serve`.
 
-Usage: guide_example.py BASE_URL API_KEY GRANT_ID GOOGLE_BASE   (GOOGLE_BASE ends with /providers/google)
+Usage: guide_example.py BASE_URL API_KEY GRANT_ID GOOGLE_BASE   (GOOGLE_BASE stands for https://www.googleapis.com)
 Prints one line per event, then the display name of the first Google grant.
 """
 import asyncio

@@ -1,0 +1,145 @@
+import Foundation
+
+/// The vault's credential logic: turns a grant into a usable credential, refreshing an expired
+/// access token through the provider's token endpoint (one refresh per grant at a time), and
+/// turns an authorization code into a grant. Knows the provider only through its responses.
+public struct CredentialService: Sendable {
+    public let sandbox: Sandbox
+    public let oauth: ProviderOAuthClient
+
+    public init(sandbox: Sandbox, transport: any ProviderTransport) {
+        self.sandbox = sandbox
+        self.oauth = ProviderOAuthClient(transport: transport, sandbox: sandbox)
+    }
+
+    /// A usable credential for an active OAuth grant, and whether it had to be refreshed.
+    public func credential(for context: VaultStore.GrantContext) async throws(VaultError) -> (VaultCredential, refreshed: Bool) {
+        let grant = context.grant
+        guard let credential = context.credential else { throw Self.credentialRevoked(grant.id, "the vault holds no credential for it") }
+        if credential.isFresh(at: sandbox.clock.now) { return (credential, false) }
+        guard credential.refreshToken != nil else {
+            throw Self.credentialRevoked(grant.id, "the access token expired and the provider gave no refresh token")
+        }
+        guard let provider = ProviderCatalog.descriptor(id: grant.providerID), let config = context.config else {
+            throw VaultError.providerNotConfigured(grant.providerID)
+        }
+        do {
+            let refreshed = try await sandbox.refreshes.run(grant.id) {
+                try await self.refresh(grant: grant, provider: provider, config: config)
+            }
+            return (refreshed, true)
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw VaultError(status: 500, code: "internal_error", message: "refreshing the credential failed: \(type(of: error))")
+        }
+    }
+
+    /// Whether a refresh of this grant is running now (for the vault's 409 mode).
+    public func isRefreshing(grantID: String) -> Bool { sandbox.refreshes.isRunning(grantID) }
+
+    private func refresh(grant: Grant, provider: ProviderDescriptor, config: ProviderConfig) async throws -> VaultCredential {
+        // Another flight may have refreshed it just before this one started.
+        guard let current = try sandbox.store.credential(grantID: grant.id) else {
+            throw Self.credentialRevoked(grant.id, "the vault holds no credential for it")
+        }
+        if current.isFresh(at: sandbox.clock.now) { return current }
+        guard let refreshToken = current.refreshToken else {
+            throw Self.credentialRevoked(grant.id, "the access token expired and the provider gave no refresh token")
+        }
+        let set: ProviderTokenSet
+        do {
+            set = try await oauth.refresh(token: refreshToken, provider: provider, config: config)
+        } catch {
+            throw Self.vaultError(error, grantID: grant.id, providerID: provider.id)
+        }
+        let now = sandbox.clock.now
+        let renewed = VaultCredential(
+            grantID: grant.id, accessToken: set.accessToken, refreshToken: set.refreshToken ?? refreshToken, tokenType: set.tokenType,
+            scopes: set.scopes ?? current.scopes, expiresAt: set.expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }, obtainedAt: now)
+        try sandbox.store.save(credential: renewed)
+        return renewed
+    }
+
+    /// The end of an authorization: exchanges the code at the provider, asks who the account is,
+    /// and stores the grant. Reconnecting an account that already has an active grant at this
+    /// provider keeps that grant's id and replaces its credential.
+    public func completeAuthorization(providerID: String, code: String, codeVerifier: String?,
+                                      expiresAt: Date? = nil) async throws(VaultError) -> Grant {
+        guard let provider = ProviderCatalog.descriptor(id: providerID), provider.kind == .oauth else {
+            throw VaultError.badRequest("'\(providerID)' is not an OAuth provider", code: "unknown_provider")
+        }
+        let config: ProviderConfig
+        do {
+            guard let found = try sandbox.store.providerConfig(id: providerID), found.isConfigured else {
+                throw VaultError.providerNotConfigured(providerID)
+            }
+            config = found
+        } catch let error as VaultError { throw error } catch { throw Self.storeFailure(error) }
+        let set: ProviderTokenSet
+        let account: ProviderAccountInfo
+        do {
+            set = try await oauth.exchange(code: code, codeVerifier: codeVerifier, provider: provider, config: config)
+            account = try await oauth.account(accessToken: set.accessToken, provider: provider)
+        } catch {
+            throw Self.vaultError(error, grantID: nil, providerID: providerID)
+        }
+        let now = sandbox.clock.now
+        do {
+            let existing = try sandbox.store.activeOAuthGrants(providerID: providerID, limit: 1000, offset: 0).grants
+                .first { $0.accountIdentifier == account.identifier }
+            var grant = existing ?? Grant(kind: .oauth, providerID: providerID, accountIdentifier: account.identifier,
+                                          accountDisplayName: account.displayName ?? account.identifier, scopes: set.scopes ?? [],
+                                          createdAt: now, expiresAt: expiresAt)
+            let credential = VaultCredential(
+                grantID: grant.id, accessToken: set.accessToken, refreshToken: set.refreshToken, tokenType: set.tokenType,
+                scopes: set.scopes ?? [], expiresAt: set.expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }, obtainedAt: now)
+            if existing != nil {
+                grant.scopesJSON = JSONValue.array((set.scopes ?? grant.scopes).map(JSONValue.string)).jsonText
+                try sandbox.store.update(grant: grant, credential: credential)
+            } else {
+                try sandbox.store.insert(grant: grant, credential: credential)
+            }
+            return grant
+        } catch {
+            throw Self.storeFailure(error)
+        }
+    }
+
+    // MARK: errors
+
+    static func credentialRevoked(_ grantID: String, _ why: String) -> VaultError {
+        VaultError(status: 403, code: "credential_revoked",
+                   message: "Underlying OAuth connection has been revoked. User must re-authorize.",
+                   details: ["reason": .string(why)], topLevel: ["grant_id": .string(grantID)])
+    }
+
+    static func vaultError(_ error: ProviderOAuthError, grantID: String?, providerID: String) -> VaultError {
+        var top: [String: JSONValue] = [:]
+        if let grantID { top["grant_id"] = .string(grantID) }
+        let details: [String: JSONValue] = ["provider_id": .string(providerID), "provider_error": .string(error.description)]
+        switch error {
+        case .invalidGrant(let message):
+            guard let grantID else {
+                return VaultError(status: 400, code: "invalid_grant", message: "The provider refused the authorization code: \(message)", details: details)
+            }
+            return VaultError(status: 403, code: "credential_revoked",
+                              message: "Underlying OAuth connection has been revoked. User must re-authorize.",
+                              details: details, topLevel: ["grant_id": .string(grantID)])
+        case .invalidClient:
+            return VaultError(status: 400, code: "invalid_client",
+                              message: "\(providerID) refused the app's OAuth client credentials; check the provider configuration",
+                              details: details, topLevel: top)
+        case .rejected(let code, let message):
+            return VaultError(status: 502, code: "provider_error", message: "\(providerID) refused the request: \(code): \(message)",
+                              details: details, topLevel: top)
+        case .unavailable(let message):
+            return VaultError(status: 503, code: "provider_unavailable",
+                              message: "\(providerID)'s authorization server is unavailable: \(message)", details: details, topLevel: top)
+        }
+    }
+
+    static func storeFailure(_ error: any Error) -> VaultError {
+        VaultError(status: 500, code: "internal_error", message: "the vault's store failed: \(type(of: error))")
+    }
+}
