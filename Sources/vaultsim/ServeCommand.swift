@@ -78,7 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
             scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]), in: sandbox)
         _ = try await server.seed(grant: GrantSeed(provider: "slack", account: "alice", scopes: ["chat:write", "channels:read"]), in: sandbox)
         _ = try await server.seed(grant: GrantSeed(provider: "github", account: "alice", scopes: ["repo", "read:user"]), in: sandbox)
-        try sandbox.seed(secret: SecretSeed(type: .bearer))
+        _ = try server.seed(secret: SecretSeed(type: .bearer), in: sandbox)
     }
 
     private func printWelcome(sandbox: Sandbox, serverURL: String, providers: [ProviderDescriptor]) throws {

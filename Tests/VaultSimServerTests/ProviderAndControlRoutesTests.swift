@@ -57,7 +57,7 @@ struct ProviderAndControlRoutesTests {
     }
 
     @Test func internalAPIRejectsAWrongBearer() async throws {
-        try sandbox.seed(secret: SecretSeed(type: .bearer, secret: "sk_right_secret_value"))
+        try vault.server.seed(secret: SecretSeed(type: .bearer, secret: "sk_right_secret_value"), in: sandbox)
         let uri = "/sandboxes/\(sandbox.id)/hosts/api.internal.com/v1/loyalty/points?user_id=nobody"
         #expect(try await call(.get, uri, headers: [.authorization: "Bearer sk_wrong_secret_value"]).0 == 401)
         #expect(try await call(.get, uri, headers: [.authorization: "Bearer sk_right_secret_value"]).0 == 404) // no such loyalty account

@@ -63,13 +63,13 @@ struct GitHubProvider: OAuthFakeProvider {
 
     // MARK: token endpoint
 
-    /// How the token endpoint answers, from the `Accept` header.
+    /// How the token endpoint answers, from the `Accept` header. (GitHub also answers XML for
+    /// `application/xml`; VaultSim answers that form-encoded, see docs/providers.md.)
     enum TokenFormat {
-        case form, json, xml
+        case form, json
 
         init(accept: String?) {
-            let accept = accept?.lowercased() ?? ""
-            self = accept.contains("application/json") ? .json : accept.contains("application/xml") ? .xml : .form
+            self = (accept?.lowercased() ?? "").contains("application/json") ? .json : .form
         }
     }
 
@@ -84,10 +84,8 @@ struct GitHubProvider: OAuthFakeProvider {
         do {
             let issue = try grantTokens(params, grantType: grantType, basic: call.basicCredentials, server: server)
             return Self.tokenAnswer(issue, format: format)
-        } catch let failure as OAuthFailure {
-            return Self.tokenError(failure, grantType: grantType, format: format)
         } catch {
-            return Self.tokenError(OAuthFailure(.invalidRequest, "\(error)"), grantType: grantType, format: format)
+            return Self.tokenError(error, grantType: grantType, format: format)
         }
     }
 
@@ -156,9 +154,6 @@ struct GitHubProvider: OAuthFakeProvider {
             return .json(200, .object(object), headers: ["content-type": "application/json; charset=utf-8"])
         case .form:
             return .form(200, fields.map { ($0.0, text($0.1)) })
-        case .xml:
-            let members = fields.map { "<\($0.0)>\(escapeMarkup(text($0.1)))</\($0.0)>" }.joined()
-            return .text(200, "<OAuth>\(members)</OAuth>", contentType: "application/xml; charset=utf-8")
         }
     }
 
@@ -215,23 +210,14 @@ struct GitHubProvider: OAuthFakeProvider {
                                     codeChallenge: query["code_challenge"], codeChallengeMethod: query["code_challenge_method"])
             status = 200
             message = "VaultSim: consent pages arrive with the Connect issue."
-        } catch let failure as OAuthFailure {
-            status = 400
-            message = "\(failure.code.rawValue): \(failure.message)"
         } catch {
-            status = 500
-            message = "\(error)"
+            status = 400
+            message = "\(error.code.rawValue): \(error.message)"
         }
         let html = "<!DOCTYPE html><html><head><title>Authorize application</title></head><body>"
-            + "<h1>GitHub (VaultSim)</h1><p>\(Self.escapeMarkup(message))</p>"
-            + "<p>client_id: \(Self.escapeMarkup(clientID))</p><p>scope: \(Self.escapeMarkup(scopes.joined(separator: " ")))</p>"
+            + "<h1>GitHub (VaultSim)</h1><p>\(HTMLEscape.escape(message))</p>"
+            + "<p>client_id: \(HTMLEscape.escape(clientID))</p><p>scope: \(HTMLEscape.escape(scopes.joined(separator: " ")))</p>"
             + "</body></html>"
         return .text(status, html, contentType: "text/html; charset=utf-8")
-    }
-
-    static func escapeMarkup(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import VaultSimCore
 
-/// The guide's managed-secret example: an internal loyalty-points API on api.internal.com.
+/// The guide's managed-secret example: an internal loyalty-points API on api.internal.com. It
+/// accepts the credentials it issued (its own records in `ProviderStore`), whatever the vault does.
 /// `GET /v1/loyalty/points?user_id=` reads a balance; `POST /v1/loyalty/points` with
 /// `{"user_id", "delta"}` changes it. Data: `data["loyalty"]["accounts"][user_id]`.
 struct InternalAPIProvider: FakeProvider {
@@ -9,7 +10,7 @@ struct InternalAPIProvider: FakeProvider {
     let fixtures: FixtureLibrary
 
     func respond(to call: ProviderCall, in sandbox: Sandbox) async throws -> ProviderResponse {
-        if case .failure(let rejection) = CredentialCheck.matchingSecret(call, among: try sandbox.store.activeManagedSecrets(providerID: descriptor.id)) {
+        if case .failure(let rejection) = CredentialCheck.matchingSecret(call, among: try ProviderStore(sandbox).apiCredentials(providerID: descriptor.id)) {
             return .json(401, ["error": "unauthorized", "message": .string(rejection.message)],
                          headers: ["www-authenticate": "Bearer realm=\"api.internal.com\""])
         }

@@ -72,6 +72,14 @@ public struct ProviderStore: Sendable {
             }
             try db.create(index: "tokens_by_account", on: "tokens", columns: ["provider_id", "client_id", "account_id"])
         }
+        migrator.registerMigration("v2: API credentials of managed-secret APIs") { db in
+            try db.create(table: "api_credentials") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("provider_id", .text).notNull().indexed()
+                t.column("credential", .text).notNull()
+                t.column("issued_at", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }
@@ -258,6 +266,22 @@ extension ProviderStore {
 
     public func allTokens() throws -> [ProviderToken] {
         try writer.read { try ProviderToken.fetchAll($0) }
+    }
+
+    /// A credential a managed-secret API issued (and so accepts), as the developer stored it.
+    public func register(apiCredential: ManagedSecret, providerID: String, at date: Date) throws {
+        let text = String(decoding: try JSONEncoder().encode(apiCredential), as: UTF8.self)
+        try writer.write { db in
+            try db.execute(sql: "INSERT INTO api_credentials (provider_id, credential, issued_at) VALUES (?, ?, ?)",
+                           arguments: [providerID, text, date])
+        }
+    }
+
+    /// The credentials a managed-secret API accepts.
+    public func apiCredentials(providerID: String) throws -> [ManagedSecret] {
+        try writer.read { db in
+            try String.fetchAll(db, sql: "SELECT credential FROM api_credentials WHERE provider_id = ? ORDER BY id", arguments: [providerID])
+        }.compactMap { try? JSONDecoder().decode(ManagedSecret.self, from: Data($0.utf8)) }
     }
 
     public func allCodes() throws -> [AuthorizationCodeRecord] {

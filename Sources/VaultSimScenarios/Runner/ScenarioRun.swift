@@ -79,7 +79,7 @@ struct ScenarioRun {
             try server.addAccount(provider: account.provider, login: account.login, displayName: account.displayName, in: sandbox)
         }
         for (name, seed) in scenario.given.grants { bindings["grants.\(name)"] = try await server.seed(grant: seed, in: sandbox).id }
-        for (name, seed) in scenario.given.secrets { bindings["secrets.\(name)"] = try sandbox.seed(secret: seed).id }
+        for (name, seed) in scenario.given.secrets { bindings["secrets.\(name)"] = try server.seed(secret: seed, in: sandbox).id }
         for (provider, data) in scenario.given.providerData { sandbox.overrideData(provider: provider, with: data) }
         for fault in scenario.given.faults { sandbox.faults.add(fault) }
         for provider in scenario.given.unconfiguredProviders {

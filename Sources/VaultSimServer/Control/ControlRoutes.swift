@@ -46,7 +46,7 @@ struct ControlRoutes: Sendable {
         router.post("\(p)/sandboxes/:id/secrets") { request, context in
             try await run(context) { sandbox, _ in
                 let seed: SecretSeed = try await Self.decode(request)
-                let grant = try sandbox.seed(secret: seed)
+                let grant = try server.seed(secret: seed, in: sandbox)
                 return (201, ["grant_id": .string(grant.id), "provider_id": .string(grant.providerID), "type": .string(seed.type.rawValue)])
             }
         }

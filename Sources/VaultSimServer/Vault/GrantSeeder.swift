@@ -74,6 +74,22 @@ extension VaultSimServer {
         }
     }
 
+    /// Stores a managed secret the way a developer does: the API issues the credential (it is
+    /// recorded as valid in the API's own store) and the developer stores it in the vault.
+    @discardableResult
+    public func seed(secret seed: SecretSeed, in sandbox: Sandbox) throws(VaultError) -> Grant {
+        do {
+            let grant = try sandbox.seed(secret: seed)
+            guard let secret = try sandbox.store.managedSecret(grantID: grant.id) else { throw VaultError.grantNotFound(grant.id) }
+            try ProviderStore(sandbox).register(apiCredential: secret, providerID: grant.providerID, at: sandbox.clock.now)
+            return grant
+        } catch let error as VaultError {
+            throw error
+        } catch {
+            throw VaultError(status: 500, code: "internal_error", message: "storing the secret failed: \(type(of: error))")
+        }
+    }
+
     /// Adds an account at a provider (a user who exists there), without any grant.
     @discardableResult
     public func addAccount(provider providerID: String, login: String, displayName: String?, in sandbox: Sandbox) throws(VaultError) -> ProviderAccount {
