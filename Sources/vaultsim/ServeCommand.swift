@@ -12,8 +12,9 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a working vault and fake providers on localhost for app development.",
         discussion: """
-            Starts the fake vault with a default app, its API key, a Google grant and a managed secret for the
-            internal API, and prints what to export. The default app lives in a SQLite file (WAL mode), so its
+            Starts the fake vault with a default app, its API key, a grant at Google, Slack and GitHub (each made
+            through the provider's own authorization) and a managed secret for the internal API, and prints what
+            to export. The default app lives in a SQLite file (WAL mode), so its
             key and grants survive a restart; sandboxes made through the control API (/_vaultsim/) live in memory.
             Stop with Ctrl-C (graceful shutdown).
             """)
@@ -46,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: dbURL.deletingLastPathComponent(), withIntermediateDirectories: true)
             isNew = !FileManager.default.fileExists(atPath: dbURL.path)
             let providersURL = dbURL.deletingPathExtension().appendingPathExtension("providers.sqlite")
+            if !isNew, !FileManager.default.fileExists(atPath: providersURL.path) {
+                printError("vaultsim: \(dbURL.path) was made by an older VaultSim: its OAuth grants hold no credential a provider issued and answer credential_revoked. Delete it to start afresh with new grants.")
+            }
             sandbox = try Sandbox.open(name: "default", store: VaultStore.file(at: dbURL.path),
                                        providerDatabase: Sandbox.fileProviderDatabase(at: providersURL.path))
         } catch {

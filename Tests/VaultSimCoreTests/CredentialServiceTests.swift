@@ -41,14 +41,14 @@ struct CredentialServiceTests {
         let grant = try storeGrant(sandbox, expiresIn: 60)
         sandbox.clock.advance(by: 120)
         let transport = ScriptedTransport { _ in
-            ScriptedTransport.json(200, #"{"access_token":"ya29.new","expires_in":3599,"scope":"s1 s2","token_type":"Bearer"}"#)
+            ScriptedTransport.json(200, #"{"access_token":"ya29.new","expires_in":3599,"scope":"s1","token_type":"Bearer"}"#)
         }
         let service = CredentialService(sandbox: sandbox, transport: transport)
         let (credential, refreshed) = try await service.credential(for: try #require(try sandbox.store.grantContext(id: grant.id)))
         #expect(refreshed)
         #expect(credential.accessToken == "ya29.new")
         #expect(credential.refreshToken == "1//refresh-token-value") // Google keeps the refresh token
-        #expect(credential.scopes == ["s1", "s2"])
+        #expect(credential.scopes == ["s1"])
         let request = try #require(transport.requests.withLock { $0.first })
         #expect(request.url == "https://oauth2.googleapis.com/token")
         let form = QueryString.decode(String(decoding: request.body, as: UTF8.self))
@@ -96,7 +96,8 @@ struct CredentialServiceTests {
         let sandbox = try makeSandbox()
         let grant = try storeGrant(sandbox, expiresIn: 60)
         sandbox.clock.advance(by: 120)
-        for body in [#"{"access_token":"x","expires_in":"soon"}"#, #"{"access_tok"#, "<html>bad gateway</html>"] {
+        for body in [#"{"access_token":"x","expires_in":"soon"}"#, #"{"access_tok"#, "<html>bad gateway</html>",
+                     #"{"access_token":"x","expires_in":3599,"scope":"s1 never-granted"}"#] {
             let transport = ScriptedTransport { _ in ScriptedTransport.json(200, body) }
             let context = try #require(try sandbox.store.grantContext(id: grant.id))
             let error = await #expect(throws: VaultError.self) {

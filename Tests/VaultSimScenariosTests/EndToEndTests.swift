@@ -27,6 +27,53 @@ struct EndToEndTests {
         #expect(summary.results.first?.sdk?["version"] == "0.11.0")
     }
 
+    @Test func aDeclaredFaultThatNeverFiresFailsTheScenario() async throws {
+        let scenario = try EndToEnd.bundled("errors/provider-5xx.yaml") {
+            $0.replacingOccurrences(of: "      path_prefix: /calendar/\n", with: "      path_prefix: /calendar/\n      host: www.googleapis.com\n")
+                .replacingOccurrences(of: "steps:\n", with: """
+                    steps:
+                      - provider_fault: {provider: google, host: gmail.googleapis.com, status: 500, times: 2}
+
+                    """)
+        }
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures.count == 1, "\(result.failures)")
+        #expect(result.failures.first?.contains("google host gmail.googleapis.com → 500 was to fire 2 times but fired 0 times") == true,
+                "\(result.failures)")
+    }
+
+    @Test func concurrentStepsRunTogetherAndAnyOfAcceptsEitherOutcome() async throws {
+        let text = """
+            vaultsim: 1
+            given:
+              grants:
+                alice: {provider: google, account: alice@example.com, scopes: [https://www.googleapis.com/auth/calendar.readonly]}
+            steps:
+              - advance_clock: 2h
+              - concurrently:
+                  times: 6
+                  step:
+                    request: {method: GET, url: "https://www.googleapis.com/calendar/v3/calendars/primary/events", grant: alice}
+                    expect:
+                      any_of:
+                        - result: {status: 200}
+                        - error: {class: GrantNotFoundError}
+            then:
+              provider_journal:
+                google: {$len: 6}
+                google by vault: {$len: 3}
+            """
+        let scenario = try ScenarioLoader.parse(text, file: "concurrent.yaml", defaultID: "concurrent")
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(result.verdict == .passed, "\(result.failures)")
+        let wrong = try ScenarioLoader.parse(text.replacingOccurrences(of: "result: {status: 200}", with: "result: {status: 201}"),
+                                             file: "concurrent.yaml", defaultID: "concurrent")
+        let failed = try await EndToEnd.run([wrong], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(failed.failures.count == 6)
+        #expect(failed.failures.first?.contains("matches none of the 2 expected outcomes") == true, "\(failed.failures)")
+    }
+
     @Test func wrongExceptionClassFailsTheScenario() async throws {
         let scenario = try EndToEnd.bundled("errors/unknown-grant.yaml") {
             $0.replacingOccurrences(of: "class: GrantNotFoundError", with: "class: GrantRevokedError")

@@ -88,6 +88,48 @@ struct ScenarioLoaderTests {
         #expect(e?.message.contains("'PROVIDER by CALLER'") == true)
     }
 
+    @Test func lifecycleGivensAreRead() throws {
+        let text = Self.valid
+            .replacingOccurrences(of: "alice: {provider: google, scopes: [x]}", with: "alice: {provider: google, scopes: [x], ttl: 2h, status: expired}")
+            .replacingOccurrences(of: "given:\n", with: """
+                given:
+                  clock: {start: "2026-03-02T08:59:00-05:00", frozen: true}
+                  vault: {refresh_while_refreshing: conflict, scope_mismatch: refuse}
+                  providers:
+                    google: {required_scopes: [a, b]}
+
+                """)
+        let scenario = try ScenarioLoader.parse(text, file: "t.yaml", defaultID: "t")
+        #expect(scenario.given.clock == ClockSetup(start: Date(timeIntervalSince1970: 1_772_459_940), frozen: true))
+        #expect(scenario.given.behaviour.refreshWhileRefreshing == .conflict)
+        #expect(scenario.given.behaviour.scopeMismatch == .refuse)
+        #expect(scenario.given.grants[0].seed.ttl == 7200)
+        #expect(scenario.given.grants[0].seed.status == .expired)
+        #expect(scenario.given.requiredScopes.map(\.scopes) == [["a", "b"]])
+    }
+
+    @Test func badLifecycleInputsAreRefusedWhereTheyAre() {
+        let clock = error(Self.valid.replacingOccurrences(of: "given:\n", with: "given:\n  clock: next tuesday\n"))
+        #expect(clock?.location.line == 3)
+        #expect(clock?.message.contains("RFC 3339") == true)
+        let mode = error(Self.valid.replacingOccurrences(of: "given:\n", with: "given:\n  vault: {refresh_while_refreshing: sometimes}\n"))
+        #expect(mode?.message.contains("wait") == true)
+        let nested = error(Self.valid.replacingOccurrences(of: "steps:\n", with: """
+            steps:
+              - concurrently:
+                  - advance_clock: 1s
+                  - concurrently: [{advance_clock: 1s}, {advance_clock: 1s}]
+
+            """))
+        #expect(nested?.message.contains("cannot be nested") == true)
+        let many = error(Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - concurrently: {times: 5000, step: {advance_clock: 1s}}\n"))
+        #expect(many?.message.contains("times must be 2–200") == true)
+        let single = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "any_of: [{result: {status: 200}}]"))
+        #expect(single?.message.contains("at least two") == true)
+        let fault = error(Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - provider_fault: {provider: google, host: slack.com, status: 500}\n"))
+        #expect(fault?.message.contains("google does not own 'slack.com'") == true)
+    }
+
     @Test func outOfRangeDurationsAreRefusedWhereTheyAre() {
         let e = error(Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - advance_clock: 1e300\n"))
         #expect(e?.message.contains("advance_clock") == true)
@@ -118,7 +160,7 @@ struct ScenarioLoaderTests {
 
     @Test func expectWithBothResultAndErrorIsRefused() {
         let e = error(Self.valid.replacingOccurrences(of: "result: {status: 200}", with: "result: {status: 200}\n      error: {class: X}"))
-        #expect(e?.message.contains("exactly one of 'result' or 'error'") == true)
+        #expect(e?.message.contains("exactly one of 'result', 'error' or 'any_of'") == true)
     }
 
     @Test func wrongTypeIsNamed() {

@@ -56,6 +56,19 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
     public var isConfigured: Bool
     /// The vault's OAuth callback registered with the provider (set when the server starts).
     public var redirectURI: String?
+    /// Scopes the app requires of every grant at this provider (JSON array); a grant lacking
+    /// one has drifted (`scope_mismatch`).
+    public var requiredScopesJSON: String = "[]"
+
+    public var requiredScopes: [String] {
+        get { (JSONValue.parse(requiredScopesJSON)?.arrayValue ?? []).compactMap(\.stringValue) }
+        set { requiredScopesJSON = JSONValue.array(newValue.map(JSONValue.string)).jsonText }
+    }
+
+    /// The required scopes a grant with `scopes` lacks.
+    public func missingScopes(in scopes: [String]) -> [String] {
+        requiredScopes.filter { !scopes.contains($0) }
+    }
 
     public init(providerID: String, clientID: String?, clientSecret: String?, isConfigured: Bool, redirectURI: String? = nil) {
         self.providerID = providerID
@@ -71,6 +84,7 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
         case clientSecret = "client_secret"
         case isConfigured = "is_configured"
         case redirectURI = "redirect_uri"
+        case requiredScopesJSON = "required_scopes"
     }
 }
 

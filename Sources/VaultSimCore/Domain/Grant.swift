@@ -5,7 +5,17 @@ import GRDB
 /// connection) or to use one stored credential (a managed secret). Apps refer to it by `id`.
 public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public enum Kind: String, Codable, Sendable { case oauth, managedSecret = "managed_secret" }
-    public enum Status: String, Codable, Sendable { case active, revoked }
+    /// Where a grant is in its life. Each status other than `active` has its own answer at
+    /// `/sdk/token` (PROTOCOL.md §5.3): `revoked` → 403 `grant_revoked`, `credentialRevoked`
+    /// (the provider refused the refresh) → 403 `credential_revoked`, `expired` (the grant's TTL
+    /// passed) → 403 `grant_expired`, `deleted` (removed by the developer) → 410.
+    public enum Status: String, Codable, Sendable, CaseIterable {
+        case active, revoked, expired, deleted
+        case credentialRevoked = "credential_revoked"
+
+        /// The statuses `list_grants` shows.
+        public static let listed: [Status] = [.active, .credentialRevoked, .expired]
+    }
 
     public static let databaseTableName = "grants"
 
@@ -41,6 +51,10 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     }
 
     public var isActive: Bool { status == .active }
+
+    /// Whether `list_grants` shows it: the app needs to see grants that want re-authorization;
+    /// revoked and deleted ones are gone from its point of view.
+    public var isListed: Bool { Status.listed.contains(status) }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, status

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error of the vault's wire contract: one HTTP status, one `error` code, a message and details.
 ///
 /// Rendered once, by the server, into the FastAPI envelope the SDK parses:
@@ -45,6 +47,28 @@ extension VaultError {
 
     public static func grantRevoked(_ grantID: String) -> VaultError {
         VaultError(status: 403, code: "grant_revoked", message: "Grant has been revoked. User must re-authorize.",
+                   topLevel: ["grant_id": .string(grantID)])
+    }
+
+    public static func credentialRevoked(_ grantID: String, reason: String) -> VaultError {
+        VaultError(status: 403, code: "credential_revoked", message: "Underlying OAuth connection has been revoked. User must re-authorize.",
+                   details: ["reason": .string(reason)], topLevel: ["grant_id": .string(grantID)])
+    }
+
+    public static func grantExpired(_ grantID: String, expiredAt: Date?) -> VaultError {
+        var details: [String: JSONValue] = ["grant_id": .string(grantID)]
+        if let expiredAt { details["expired_at"] = .string(expiredAt.rfc3339) }
+        return VaultError(status: 403, code: "grant_expired", message: "Grant expired per TTL policy", details: details)
+    }
+
+    public static func grantDeleted(_ grantID: String) -> VaultError {
+        VaultError(status: 410, code: "grant_deleted", message: "Grant has been deleted. The user must connect again.",
+                   details: ["grant_id": .string(grantID)])
+    }
+
+    /// A refresh of this grant is running now and the vault is set not to wait for it.
+    public static func refreshInProgress(_ grantID: String) -> VaultError {
+        VaultError(status: 409, code: "token_refresh_in_progress", message: "Token refresh in progress. Retry shortly.",
                    topLevel: ["grant_id": .string(grantID)])
     }
 

@@ -20,6 +20,7 @@ public final class Sandbox: Sendable {
     public let faults: FaultBook
     /// Credential refreshes in flight, one per grant.
     public let refreshes = SingleFlight<VaultCredential>()
+    private let behaviourState = Mutex(VaultBehaviour())
     private let dataOverrides = Mutex<[String: JSONValue]>([:])
 
     private init(id: String, name: String, app: App, apiKey: String, store: VaultStore, providerDatabase: any DatabaseWriter) {
@@ -51,8 +52,10 @@ public final class Sandbox: Sendable {
     /// Creates a sandbox in `store` (new), or reopens the one a file store already holds.
     public static func open(name: String, store: VaultStore, providerDatabase: any DatabaseWriter) throws -> Sandbox {
         if let id = try store.meta("sandbox_id"), let key = try store.meta("api_key"), let app = try store.apps().first {
-            return Sandbox(id: id, name: try store.meta("name") ?? name, app: app, apiKey: key, store: store,
-                           providerDatabase: providerDatabase)
+            let sandbox = Sandbox(id: id, name: try store.meta("name") ?? name, app: app, apiKey: key, store: store,
+                                  providerDatabase: providerDatabase)
+            try sandbox.restoreClock()
+            return sandbox
         }
         let id = SecretGenerator.token(12).lowercased()
         let clock = Date()
@@ -86,6 +89,28 @@ public final class Sandbox: Sendable {
         default:
             return ("vaultsim-\(provider.id)-client", SecretGenerator.token(32))
         }
+    }
+
+    /// Keeps the virtual clock's reading in the store, so a reopened sandbox (`vaultsim serve`
+    /// after a restart) shows the same virtual time.
+    public func saveClock() throws {
+        try store.setMeta("clock_offset", String(clock.offsetSeconds))
+        try store.setMeta("clock_frozen", clock.isFrozen ? "true" : "false")
+    }
+
+    private func restoreClock() throws {
+        guard let text = try store.meta("clock_offset"), let offset = TimeInterval(text) else { return }
+        clock.set(to: Date().addingTimeInterval(offset))
+        clock.freeze(try store.meta("clock_frozen") == "true")
+    }
+
+    /// How this sandbox's vault behaves where real vaults may differ (scenario-selectable).
+    public var behaviour: VaultBehaviour {
+        get { behaviourState.withLock { $0 } }
+    }
+
+    public func setBehaviour(_ change: (inout VaultBehaviour) -> Void) {
+        behaviourState.withLock { change(&$0) }
     }
 
     /// The part of the API key after `alter_key_`: a secret that must never leak.
@@ -154,4 +179,28 @@ extension Sandbox {
         }
         return secrets
     }
+}
+
+/// Choices a vault implementation may make differently, settable per sandbox.
+public struct VaultBehaviour: Sendable, Equatable {
+    /// What a token request does while a refresh of the same grant is running.
+    public enum RefreshWhileRefreshing: String, Sendable, CaseIterable {
+        /// Wait for that refresh and hand out its result (single flight).
+        case wait
+        /// Answer 409 `token_refresh_in_progress` at once.
+        case conflict
+    }
+
+    /// What a token request does when the grant lacks scopes the app's configuration requires.
+    public enum ScopeMismatch: String, Sendable, CaseIterable {
+        /// Hand out the token with `scope_mismatch: true` (the SDK raises on a provider 403).
+        case flag
+        /// Refuse with 403 `scope_mismatch` before any provider call.
+        case refuse
+    }
+
+    public var refreshWhileRefreshing: RefreshWhileRefreshing = .wait
+    public var scopeMismatch: ScopeMismatch = .flag
+
+    public init() {}
 }

@@ -8,6 +8,9 @@ public struct GrantSeed: Codable, Sendable, Equatable {
     /// Lifetime of the first access token, in seconds; the provider's default when nil.
     public var tokenLifetime: Int?
 
+    /// The grant's own lifetime (its TTL policy), in seconds from when it is made; nil: no TTL.
+    public var ttl: Int?
+
     /// The longest `tokenLifetime` accepted (ten years), so no date leaves the store's range.
     public static let maxTokenLifetime = 10 * 365 * 86400
 
@@ -25,6 +28,7 @@ public struct GrantSeed: Codable, Sendable, Equatable {
         case provider, account, scopes, status
         case displayName = "display_name"
         case tokenLifetime = "token_lifetime"
+        case ttl
     }
 
     public init(from decoder: any Decoder) throws {
@@ -35,6 +39,7 @@ public struct GrantSeed: Codable, Sendable, Equatable {
         scopes = try c.decodeIfPresent([String].self, forKey: .scopes) ?? []
         status = try c.decodeIfPresent(Grant.Status.self, forKey: .status) ?? .active
         tokenLifetime = try c.decodeIfPresent(Int.self, forKey: .tokenLifetime)
+        ttl = try c.decodeIfPresent(Int.self, forKey: .ttl)
     }
 }
 

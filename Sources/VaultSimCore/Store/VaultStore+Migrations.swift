@@ -129,6 +129,11 @@ extension VaultStore {
             }
             try db.create(index: "grants_by_kind_status", on: "grants", columns: ["kind", "status", "provider_id"])
         }
+        migrator.registerMigration("v3: required scopes per provider config") { db in
+            try db.alter(table: "provider_configs") { t in
+                t.add(column: "required_scopes", .text).notNull().defaults(to: "[]")
+            }
+        }
         return migrator
     }
 }

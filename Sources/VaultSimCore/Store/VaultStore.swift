@@ -84,10 +84,15 @@ extension VaultStore {
 
     /// One page of the app's active OAuth grants, in the order they were made, and the total count.
     public func activeOAuthGrants(providerID: String?, limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
+        try oauthGrants(providerID: providerID, statuses: [.active], limit: limit, offset: offset)
+    }
+
+    /// One page of the app's OAuth grants in the given statuses, in the order they were made, and the total count.
+    public func oauthGrants(providerID: String?, statuses: [Grant.Status], limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
         try writer.read { db in
             var request = Grant
                 .filter(Column("kind") == Grant.Kind.oauth.rawValue)
-                .filter(Column("status") == Grant.Status.active.rawValue)
+                .filter(statuses.map(\.rawValue).contains(Column("status")))
             if let providerID { request = request.filter(Column("provider_id") == providerID) }
             let total = try request.fetchCount(db)
             let page = try request.order(Column.rowID).limit(max(limit, 0), offset: max(offset, 0)).fetchAll(db)
@@ -97,12 +102,22 @@ extension VaultStore {
 
     /// Marks the grant revoked at the vault. Returns the updated grant.
     public func revoke(grantID: String, reason: String?, at date: Date) throws -> Grant? {
+        try setStatus(.revoked, grantID: grantID, reason: reason, at: date)
+    }
+
+    /// Moves a grant to another status (revoked, credential_revoked, expired, deleted), with
+    /// the reason and time; a deleted grant also loses its credential. Returns the updated grant.
+    @discardableResult
+    public func setStatus(_ status: Grant.Status, grantID: String, reason: String?, at date: Date) throws -> Grant? {
         try writer.write { db in
             guard var grant = try Grant.fetchOne(db, key: grantID) else { return nil }
-            grant.status = .revoked
-            grant.revokedAt = date
-            grant.revokeReason = reason
+            grant.status = status
+            if status != .active {
+                grant.revokedAt = date
+                grant.revokeReason = reason
+            }
             try grant.update(db)
+            if status == .deleted { _ = try VaultCredential.deleteOne(db, key: grantID) }
             return grant
         }
     }

@@ -17,6 +17,9 @@ public struct CredentialService: Sendable {
         let grant = context.grant
         guard let credential = context.credential else { throw Self.credentialRevoked(grant.id, "the vault holds no credential for it") }
         if credential.isFresh(at: sandbox.clock.now) { return (credential, false) }
+        if sandbox.behaviour.refreshWhileRefreshing == .conflict, sandbox.refreshes.isRunning(grant.id) {
+            throw VaultError.refreshInProgress(grant.id)
+        }
         guard credential.refreshToken != nil else {
             throw Self.credentialRevoked(grant.id, "the access token expired and the provider gave no refresh token")
         }
@@ -50,7 +53,15 @@ public struct CredentialService: Sendable {
         let set: ProviderTokenSet
         do {
             set = try await oauth.refresh(token: refreshToken, provider: provider, config: config)
-        } catch {
+            if let scopes = set.scopes, !Set(scopes).isSubset(of: current.scopes) {
+                throw ProviderOAuthError.unavailable("the refresh answered scopes never granted: \(Set(scopes).subtracting(current.scopes).sorted().joined(separator: " "))")
+            }
+        } catch let error as ProviderOAuthError {
+            if case .invalidGrant(let message) = error {
+                // The underlying connection is dead: the grant says so from now on.
+                try sandbox.store.setStatus(.credentialRevoked, grantID: grant.id, reason: "\(provider.id) refused the refresh: \(message)",
+                                            at: sandbox.clock.now)
+            }
             throw Self.vaultError(error, grantID: grant.id, providerID: provider.id)
         }
         let now = sandbox.clock.now
@@ -109,9 +120,7 @@ public struct CredentialService: Sendable {
     // MARK: errors
 
     static func credentialRevoked(_ grantID: String, _ why: String) -> VaultError {
-        VaultError(status: 403, code: "credential_revoked",
-                   message: "Underlying OAuth connection has been revoked. User must re-authorize.",
-                   details: ["reason": .string(why)], topLevel: ["grant_id": .string(grantID)])
+        VaultError.credentialRevoked(grantID, reason: why)
     }
 
     static func vaultError(_ error: ProviderOAuthError, grantID: String?, providerID: String) -> VaultError {
@@ -123,9 +132,9 @@ public struct CredentialService: Sendable {
             guard let grantID else {
                 return VaultError(status: 400, code: "invalid_grant", message: "The provider refused the authorization code: \(message)", details: details)
             }
-            return VaultError(status: 403, code: "credential_revoked",
-                              message: "Underlying OAuth connection has been revoked. User must re-authorize.",
-                              details: details, topLevel: ["grant_id": .string(grantID)])
+            var error = VaultError.credentialRevoked(grantID, reason: message)
+            error.details.merge(details) { _, new in new }
+            return error
         case .invalidClient:
             return VaultError(status: 400, code: "invalid_client",
                               message: "\(providerID) refused the app's OAuth client credentials; check the provider configuration",

@@ -78,7 +78,7 @@ public struct ProviderRoutes: Sendable {
                 responseBody: Self.journalText(answer.body)))
         }
 
-        if let fault = sandbox.faults.take(providerID: provider.descriptor.id, method: call.method, path: call.path) {
+        if let fault = sandbox.faults.take(providerID: provider.descriptor.id, host: host, caller: caller.rawValue, method: call.method, path: call.path) {
             let answer = ProviderResponse(status: fault.status, headers: fault.headers, body: Data(fault.body.utf8))
             // Journaled before the delay: a client that gives up waiting still leaves its trace.
             try journal(answer, answeredBy: "fault")

@@ -124,11 +124,63 @@ public enum ScenarioLoader {
                     }
                     if !isConfigured { given.unconfiguredProviders.append(provider) }
                 }
-                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured", "accounts"])
+                if let scopes = try p.stringList("required_scopes") {
+                    guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth else {
+                        throw ScenarioLoadError(providerNode.location, "given.providers.\(provider).required_scopes: \(provider) is not an OAuth provider")
+                    }
+                    given.requiredScopes.append((provider, scopes))
+                }
+                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured", "accounts", "required_scopes"])
             }
         }
-        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers"])
+        if let clock = reader.node("clock") { given.clock = try parseClock(clock) }
+        if let vault = reader.node("vault") { given.behaviour = try parseBehaviour(vault) }
+        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers", "clock", "vault"])
         return given
+    }
+
+    /// `clock: 2026-03-02T08:59:00-05:00` or `clock: {start: ..., frozen: true}`.
+    static func parseClock(_ node: YAMLNode) throws(ScenarioLoadError) -> ClockSetup {
+        if case .mapping = node.value {
+            var r = try MappingReader(node, context: "given.clock")
+            let start = try r.required("start")
+            var setup = ClockSetup(start: try parseInstant(start, context: "given.clock.start"))
+            if let frozen = r.node("frozen") {
+                guard case .scalar(.bool(let value)) = frozen.value else { throw ScenarioLoadError(frozen.location, "given.clock.frozen must be true or false") }
+                setup.frozen = value
+            }
+            try r.rejectUnknownKeys(allowed: ["start", "frozen"])
+            return setup
+        }
+        return ClockSetup(start: try parseInstant(node, context: "given.clock"))
+    }
+
+    /// An RFC 3339 date-time with its zone (`2026-03-02T08:59:00-05:00`), within ±100 years of now.
+    static func parseInstant(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> Date {
+        let text = try MappingReader.string(node, context)
+        guard let date = try? Date(text, strategy: .iso8601), abs(date.timeIntervalSinceNow) <= VirtualClock.maxShift else {
+            throw ScenarioLoadError(node.location, "\(context) must be an RFC 3339 date-time with a zone, such as 2026-03-02T08:59:00-05:00, within 100 years of today")
+        }
+        return date
+    }
+
+    static func parseBehaviour(_ node: YAMLNode) throws(ScenarioLoadError) -> VaultBehaviour {
+        var r = try MappingReader(node, context: "given.vault")
+        var behaviour = VaultBehaviour()
+        if let n = r.node("refresh_while_refreshing") {
+            guard let value = VaultBehaviour.RefreshWhileRefreshing(rawValue: (try? MappingReader.string(n, "")) ?? "") else {
+                throw ScenarioLoadError(n.location, "given.vault.refresh_while_refreshing must be wait (one refresh, every request gets its result) or conflict (409 token_refresh_in_progress)")
+            }
+            behaviour.refreshWhileRefreshing = value
+        }
+        if let n = r.node("scope_mismatch") {
+            guard let value = VaultBehaviour.ScopeMismatch(rawValue: (try? MappingReader.string(n, "")) ?? "") else {
+                throw ScenarioLoadError(n.location, "given.vault.scope_mismatch must be flag (scope_mismatch: true in the token response) or refuse (403 scope_mismatch)")
+            }
+            behaviour.scopeMismatch = value
+        }
+        try r.rejectUnknownKeys(allowed: ["refresh_while_refreshing", "scope_mismatch"])
+        return behaviour
     }
 
     static func parseClient(_ node: YAMLNode) throws(ScenarioLoadError) -> ClientSetup {
@@ -173,9 +225,16 @@ public enum ScenarioLoader {
         seed.scopes = try reader.stringList("scopes") ?? []
         if let status = reader.node("status") {
             guard let value = Grant.Status(rawValue: (try? MappingReader.string(status, "")) ?? "") else {
-                throw ScenarioLoadError(status.location, "\(context).status must be 'active' or 'revoked'")
+                throw ScenarioLoadError(status.location, "\(context).status must be one of: \(Grant.Status.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             seed.status = value
+        }
+        if let node = reader.node("ttl") {
+            let ttl = try StepParser.duration(node, context: "\(context).ttl")
+            guard ttl >= 1, ttl <= Double(GrantSeed.maxTokenLifetime) else {
+                throw ScenarioLoadError(node.location, "\(context).ttl must be between 1 second and 10 years")
+            }
+            seed.ttl = Int(ttl)
         }
         if let node = reader.node("token_lifetime") {
             let lifetime = try StepParser.duration(node, context: "\(context).token_lifetime")
@@ -184,7 +243,7 @@ public enum ScenarioLoader {
             }
             seed.tokenLifetime = Int(lifetime)
         }
-        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime"])
+        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime", "ttl"])
         return seed
     }
 
@@ -234,11 +293,33 @@ public enum ScenarioLoader {
                 if headers.keys.allSatisfy({ $0.lowercased() != "content-type" }) { headers["content-type"] = "application/json" }
             }
         }
+        let delay = try reader.int("delay_ms") ?? 0
+        guard (0...600_000).contains(delay) else { throw ScenarioLoadError(node.location, "\(context).delay_ms must be 0–600000 (ten minutes)") }
+        let times = try reader.int("times")
+        if let times, !(1...1_000_000).contains(times) {
+            throw ScenarioLoadError(node.location, "\(context).times must be 1–1000000 (leave it out for every matching request)")
+        }
+        var host: String?
+        if let hostNode = reader.node("host") {
+            let name = try MappingReader.string(hostNode, "\(context).host").lowercased()
+            guard ProviderCatalog.descriptor(id: provider)?.hosts.contains(name) == true else {
+                throw ScenarioLoadError(hostNode.location, "\(context).host: \(provider) does not own '\(name)' (its hosts: \(ProviderCatalog.descriptor(id: provider)?.hosts.joined(separator: ", ") ?? ""))")
+            }
+            host = name
+        }
+        var caller: String?
+        if let callerNode = reader.node("caller") {
+            let name = try MappingReader.string(callerNode, "\(context).caller")
+            guard ["sdk", "vault", "browser"].contains(name) else {
+                throw ScenarioLoadError(callerNode.location, "\(context).caller must be sdk, vault or browser")
+            }
+            caller = name
+        }
         let fault = ProviderFault(
             providerID: provider, method: try reader.string("method")?.uppercased(), pathPrefix: try reader.string("path_prefix"),
             status: status, body: body, headers: Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value) }),
-            delayMilliseconds: try reader.int("delay_ms") ?? 0, times: try reader.int("times"))
-        try reader.rejectUnknownKeys(allowed: ["status", "headers", "body", "method", "path_prefix", "delay_ms", "times"])
+            delayMilliseconds: delay, times: times, host: host, caller: caller, origin: node.location.description)
+        try reader.rejectUnknownKeys(allowed: ["status", "headers", "body", "method", "path_prefix", "delay_ms", "times", "host", "caller"])
         return fault
     }
 

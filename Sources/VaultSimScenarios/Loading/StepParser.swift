@@ -10,20 +10,23 @@ struct StepParser {
     var grantsByName: [String: String] = [:]
 
     static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
-                          "revoke_at_provider", "provider_data"]
+                          "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
+                          "concurrently"]
 
-    func parse(_ node: YAMLNode, index: Int) throws(ScenarioLoadError) -> Step {
-        var reader = try MappingReader(node, context: "steps[\(index)]")
-        let id = try reader.string("id") ?? "step \(index + 1)"
+    /// Parses the step at `path` (`steps[3]`, or `steps[3].concurrently[1]` for an inner step).
+    func parse(_ node: YAMLNode, index: Int, path: String? = nil) throws(ScenarioLoadError) -> Step {
+        let base = path ?? "steps[\(index)]"
+        var reader = try MappingReader(node, context: base)
+        let id = try reader.string("id") ?? (path == nil ? "step \(index + 1)" : "\(base)")
         let present = reader.keys.filter(Self.actions.contains)
         guard present.count == 1 else {
             throw ScenarioLoadError(node.location, present.isEmpty
-                ? "steps[\(index)] needs one action: \(Self.actions.joined(separator: ", "))"
-                : "steps[\(index)] has several actions (\(present.joined(separator: ", "))); use one step each")
+                ? "\(base) needs one action: \(Self.actions.joined(separator: ", "))"
+                : "\(base) has several actions (\(present.joined(separator: ", "))); use one step each")
         }
         let name = present[0]
         let body = reader.node(name)!
-        let context = "steps[\(index)].\(name)"
+        let context = "\(base).\(name)"
         let action: Action
         switch name {
         case "request": action = .request(try requestParams(body, context: context))
@@ -60,6 +63,50 @@ struct StepParser {
                 try r.rejectUnknownKeys(allowed: ["provider", "account"])
                 action = .revokeAtProvider(provider: provider, account: .login(account))
             }
+        case "delete_grant":
+            var r = try MappingReader(body, context: context)
+            let grant = try grantReference(&r, context: context)
+            try r.rejectUnknownKeys(allowed: ["grant"])
+            action = .deleteGrant(grant: grant)
+        case "set_clock":
+            action = .setClock(try ScenarioLoader.parseInstant(body, context: context))
+        case "freeze_clock":
+            guard case .scalar(.bool(let frozen)) = body.value else {
+                throw ScenarioLoadError(body.location, "\(context) must be true (stop the clock) or false (let it run)")
+            }
+            action = .freezeClock(frozen)
+        case "require_scopes":
+            var r = try MappingReader(body, context: context)
+            let provider = try r.requiredString("provider")
+            guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth else {
+                throw ScenarioLoadError(body.location, "\(context).provider: '\(provider)' is not an OAuth provider")
+            }
+            let scopes = try r.stringList("scopes") ?? []
+            try r.rejectUnknownKeys(allowed: ["provider", "scopes"])
+            action = .requireScopes(provider: provider, scopes: scopes)
+        case "concurrently":
+            guard path == nil else { throw ScenarioLoadError(body.location, "\(context): concurrently steps cannot be nested") }
+            var inner: [Step] = []
+            switch body.value {
+            case .sequence(let items) where items.count >= 2:
+                for (position, item) in items.enumerated() {
+                    inner.append(try parse(item, index: position, path: "\(context)[\(position)]"))
+                }
+            case .mapping:
+                // `{times: 20, step: {...}}`: the same step twenty times at once.
+                var r = try MappingReader(body, context: context)
+                let timesNode = try r.required("times")
+                guard let times = try r.int("times"), (2...200).contains(times) else {
+                    throw ScenarioLoadError(timesNode.location, "\(context).times must be 2–200")
+                }
+                let stepNode = try r.required("step")
+                try r.rejectUnknownKeys(allowed: ["times", "step"])
+                let step = try parse(stepNode, index: 0, path: "\(context).step")
+                inner = (1...times).map { n in Step(id: "\(step.id) #\(n)", location: step.location, action: step.action, expect: step.expect) }
+            default:
+                throw ScenarioLoadError(body.location, "\(context) must be a list of at least two steps, or {times: N, step: {...}}")
+            }
+            action = .concurrently(inner)
         case "provider_data":
             var r = try MappingReader(body, context: context)
             let provider = try r.requiredString("provider")
@@ -77,8 +124,12 @@ struct StepParser {
         }
         let expectation: StepExpectation
         if let expectNode = reader.node("expect") {
-            guard action.driverOp != nil else { throw ScenarioLoadError(expectNode.location, "\(name) is a condition; it has nothing to expect") }
-            expectation = try parseExpectation(expectNode, context: "steps[\(index)].expect")
+            guard action.driverOp != nil else {
+                throw ScenarioLoadError(expectNode.location, name == "concurrently"
+                    ? "\(base).expect: put an expect on each step inside concurrently"
+                    : "\(name) is a condition; it has nothing to expect")
+            }
+            expectation = try parseExpectation(expectNode, context: "\(base).expect")
         } else {
             expectation = action.driverOp == nil ? .none : .result(nil)
         }
@@ -166,9 +217,20 @@ struct StepParser {
 
     func parseExpectation(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> StepExpectation {
         var r = try MappingReader(node, context: context)
+        if let alternatives = r.node("any_of") {
+            try r.rejectUnknownKeys(allowed: ["any_of"])
+            guard case .sequence(let items) = alternatives.value, items.count >= 2 else {
+                throw ScenarioLoadError(alternatives.location, "\(context).any_of must list at least two expectations ({result: ...} or {error: ...})")
+            }
+            var parsed: [StepExpectation] = []
+            for (index, item) in items.enumerated() {
+                parsed.append(try parseExpectation(item, context: "\(context).any_of[\(index)]"))
+            }
+            return .anyOf(parsed)
+        }
         let result = r.node("result")
         let error = r.node("error")
-        try r.rejectUnknownKeys(allowed: ["result", "error"])
+        try r.rejectUnknownKeys(allowed: ["result", "error", "any_of"])
         switch (result, error) {
         case (let result?, nil):
             return .result(try Pattern.parse(result, bindings: bindings))
@@ -181,7 +243,7 @@ struct StepParser {
             try e.rejectUnknownKeys(allowed: ["class", "ancestors", "message", "attributes"])
             return .error(expectation)
         default:
-            throw ScenarioLoadError(node.location, "\(context) needs exactly one of 'result' or 'error'")
+            throw ScenarioLoadError(node.location, "\(context) needs exactly one of 'result', 'error' or 'any_of'")
         }
     }
 

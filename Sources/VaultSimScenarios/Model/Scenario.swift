@@ -14,7 +14,7 @@ public struct Scenario: Sendable {
     public var then: [ThenCheck]
     /// Ops the driver must support to run this scenario.
     public var requiredCapabilities: Set<String> {
-        Set(steps.compactMap(\.action.driverOp))
+        Set(steps.flatMap(\.action.driverOps))
     }
 }
 
@@ -30,6 +30,17 @@ public struct Given: Sendable {
     public var unconfiguredProviders: [String] = []
     /// User accounts that exist at providers (grants name their own accounts too).
     public var accounts: [AccountSeed] = []
+    /// Where the sandbox's virtual clock starts (nil: now), and whether it is frozen.
+    public var clock: ClockSetup?
+    /// Choices the vault makes where vaults may differ.
+    public var behaviour = VaultBehaviour()
+    /// Scopes the app's configuration requires per provider.
+    public var requiredScopes: [(provider: String, scopes: [String])] = []
+}
+
+public struct ClockSetup: Sendable, Equatable {
+    public var start: Date
+    public var frozen = false
 }
 
 /// A user account at an OAuth provider, named by its login there.
@@ -83,6 +94,16 @@ public enum Action: Sendable {
     case revokeAtProvider(provider: String, account: AccountReference)
     /// Provider-side data changes (deep-merged over the provider's fixtures).
     case providerData(provider: String, data: JSONValue)
+    /// The developer deletes the grant in the portal.
+    case deleteGrant(grant: String)
+    /// The virtual clock shows this instant from now on.
+    case setClock(Date)
+    /// The virtual clock stops (true) or runs again (false).
+    case freezeClock(Bool)
+    /// The app's configuration for a provider now requires these scopes (scope drift).
+    case requireScopes(provider: String, scopes: [String])
+    /// Steps started together; each is judged against its own `expect` once all have ended.
+    case concurrently([Step])
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -90,8 +111,15 @@ public enum Action: Sendable {
         case .request: "request"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
-        case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData: nil
+        case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
+             .freezeClock, .requireScopes, .concurrently: nil
         }
+    }
+
+    /// Every driver op this action calls, inner steps included.
+    public var driverOps: [String] {
+        if case .concurrently(let steps) = self { return steps.flatMap(\.action.driverOps) }
+        return driverOp.map { [$0] } ?? []
     }
 
     public var name: String {
@@ -104,6 +132,11 @@ public enum Action: Sendable {
         case .advanceClock: "advance_clock"
         case .revokeAtProvider: "revoke_at_provider"
         case .providerData: "provider_data"
+        case .deleteGrant: "delete_grant"
+        case .setClock: "set_clock"
+        case .freezeClock: "freeze_clock"
+        case .requireScopes: "require_scopes"
+        case .concurrently: "concurrently"
         }
     }
 }
@@ -116,6 +149,8 @@ public enum StepExpectation: Sendable {
     case error(ErrorExpectation)
     /// Conditions have nothing to expect.
     case none
+    /// Any one of these (for steps whose outcome depends on timing, such as concurrent calls).
+    indirect case anyOf([StepExpectation])
 }
 
 public struct ErrorExpectation: Sendable {

@@ -61,6 +61,10 @@ struct ScenarioRun {
             failures.append("driver: it wrote more than \(DriverProcess.stderrByteLimit >> 20) MiB on stderr; the rest was dropped, so the leak check could not see it")
         }
         if skipReason == nil {
+            for (fault, fired) in sandbox.faults.unfired {
+                let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
+                failures.append("fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
+            }
             checkThen(sandbox: sandbox, hostMap: hostMap)
             await checkLeaks(sandbox: sandbox, driver: driver)
         }
@@ -74,6 +78,10 @@ struct ScenarioRun {
 
     private mutating func prepare(_ sandbox: Sandbox) async throws {
         bindings["sandbox.id"] = sandbox.id
+        if let clock = scenario.given.clock {
+            sandbox.clock.set(to: clock.start)
+            sandbox.clock.freeze(clock.frozen)
+        }
         let server = runner.server
         for account in scenario.given.accounts {
             try server.addAccount(provider: account.provider, login: account.login, displayName: account.displayName, in: sandbox)
@@ -82,6 +90,13 @@ struct ScenarioRun {
         for (name, seed) in scenario.given.secrets { bindings["secrets.\(name)"] = try server.seed(secret: seed, in: sandbox).id }
         for (provider, data) in scenario.given.providerData { sandbox.overrideData(provider: provider, with: data) }
         for fault in scenario.given.faults { sandbox.faults.add(fault) }
+        for (provider, scopes) in scenario.given.requiredScopes {
+            guard var config = try sandbox.store.providerConfig(id: provider) else { continue }
+            config.requiredScopes = scopes
+            try sandbox.store.save(providerConfig: config)
+        }
+        let behaviour = scenario.given.behaviour
+        sandbox.setBehaviour { $0 = behaviour }
         for provider in scenario.given.unconfiguredProviders {
             try sandbox.store.save(providerConfig: ProviderConfig(providerID: provider, clientID: nil, clientSecret: nil, isConfigured: false))
         }
@@ -124,99 +139,102 @@ struct ScenarioRun {
 
     // MARK: steps
 
+    /// What carrying out one step gave: a driver reply to judge, nothing (a condition), or a
+    /// failure (`fatal` when the driver failed and no later step can run).
+    enum StepOutcome: Sendable {
+        case reply(DriverReply)
+        case done
+        case failed(String, fatal: Bool)
+    }
+
     /// Performs one step; false when the driver failed and no later step can run.
     private mutating func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> Bool {
-        let label = "step '\(step.id)' (\(step.location))"
-        let reply: DriverReply
-        do {
-            switch step.action {
-            case .request(let params):
-                var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
-                if let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
-                reply = try await driver.call("request", params: .object(resolved), timeout: callTimeout)
-            case .listGrants(let params):
-                reply = try await driver.call("list_grants", params: Placeholders.substitute(params, bindings), timeout: callTimeout)
-            case .revokeGrant(let params):
-                reply = try await driver.call("revoke_grant", params: Placeholders.substitute(params, bindings), timeout: callTimeout)
-            case .providerFault(let fault):
-                sandbox.faults.add(fault)
-                return true
-            case .revokeAtVault(let grant, let reason):
-                let id = bindings["grants.\(grant)"] ?? bindings["secrets.\(grant)"] ?? grant
-                _ = try sandbox.store.revoke(grantID: id, reason: reason, at: sandbox.clock.now)
-                return true
-            case .advanceClock(let seconds):
-                sandbox.clock.advance(by: seconds)
-                return true
-            case .revokeAtProvider(let provider, let account):
-                let login: String
-                switch account {
-                case .login(let name): login = name
-                case .ofGrant(let name):
-                    let id = bindings["grants.\(name)"] ?? name
-                    guard let identifier = try sandbox.store.grant(id: id)?.accountIdentifier else {
-                        throw ScenarioStepError(message: "grant '\(name)' has no account identifier")
-                    }
-                    login = identifier
-                }
-                try runner.server.revokeAtProvider(provider: provider, login: login, in: sandbox)
-                return true
-            case .providerData(let provider, let data):
-                sandbox.overrideData(provider: provider, with: data)
-                return true
+        guard case .concurrently(let inner) = step.action else {
+            return record(await act(step, driver: driver, sandbox: sandbox, hostMap: hostMap), for: step, hostMap: hostMap)
+        }
+        // Started together; judged in the order written once all have ended.
+        let context = StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout)
+        let outcomes = await withTaskGroup(of: (Int, StepOutcome).self) { group in
+            for (index, innerStep) in inner.enumerated() {
+                group.addTask { (index, await context.act(innerStep, driver: driver, sandbox: sandbox, hostMap: hostMap)) }
             }
-        } catch let failure as DriverFailure {
-            failures.append("\(label): \(failure.message)")
-            return false
-        } catch {
-            failures.append("\(label): \(error)")
+            var outcomes = [StepOutcome](repeating: .done, count: inner.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes
+        }
+        var goOn = true
+        for (innerStep, outcome) in zip(inner, outcomes) {
+            goOn = record(outcome, for: innerStep, hostMap: hostMap) && goOn
+        }
+        return goOn
+    }
+
+    private func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> StepOutcome {
+        await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout).act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
+    }
+
+    /// Judges an outcome; false when no later step can run.
+    private mutating func record(_ outcome: StepOutcome, for step: Step, hostMap: HostMap) -> Bool {
+        let label = "step '\(step.id)' (\(step.location))"
+        switch outcome {
+        case .done:
+            return true
+        case .failed(let message, let fatal):
+            failures.append("\(label): \(message)")
+            return !fatal
+        case .reply(let reply):
+            judge(reply, against: step.expect, label: label, hostMap: hostMap)
             return true
         }
-        judge(reply, against: step.expect, label: label, hostMap: hostMap)
-        return true
     }
 
     private mutating func judge(_ reply: DriverReply, against expectation: StepExpectation, label: String, hostMap: HostMap) {
+        failures += mismatches(reply, against: expectation, hostMap: hostMap).map { "\(label): \($0)" }
+    }
+
+    /// What is wrong with a reply, judged against an expectation (nothing when it matches).
+    private func mismatches(_ reply: DriverReply, against expectation: StepExpectation, hostMap: HostMap) -> [String] {
         switch (reply, expectation) {
         case (.protocolError(let text), _):
-            failures.append("\(label): the driver could not carry out the call: \(text)")
+            return ["the driver could not carry out the call: \(text)"]
         case (_, .none):
-            break
-        case (.result(let result), .result(let pattern)):
-            if let pattern {
-                for mismatch in pattern.mismatches(hostMap.realURLs(in: result), at: "result", bindings: bindings) {
-                    failures.append("\(label): \(mismatch)")
-                }
+            return []
+        case (_, .anyOf(let alternatives)):
+            var all: [String] = []
+            for alternative in alternatives {
+                let found = mismatches(reply, against: alternative, hostMap: hostMap)
+                if found.isEmpty { return [] }
+                all.append(found.joined(separator: "; "))
             }
+            return ["matches none of the \(alternatives.count) expected outcomes: " + all.enumerated().map { "(\($0.offset + 1)) \($0.element)" }.joined(separator: " ")]
+        case (.result(let result), .result(let pattern)):
+            return (pattern?.mismatches(hostMap.realURLs(in: result), at: "result", bindings: bindings) ?? []).map { "\($0)" }
         case (.result(let result), .error(let expected)):
             let status = result["status"].map { " with status \($0.jsonText)" } ?? ""
-            failures.append("\(label): expected \(expected.className) but the call succeeded\(status)")
+            return ["expected \(expected.className) but the call succeeded\(status)"]
         case (.sdkError(let error), .result):
-            failures.append("\(label): expected success but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))")
+            return ["expected success but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))"]
         case (.sdkError(let error), .error(let expected)):
-            judge(error, against: expected, label: label, hostMap: hostMap)
+            return mismatches(error, against: expected, hostMap: hostMap)
         }
     }
 
-    private mutating func judge(_ error: SDKError, against expected: ErrorExpectation, label: String, hostMap: HostMap) {
+    private func mismatches(_ error: SDKError, against expected: ErrorExpectation, hostMap: HostMap) -> [String] {
         guard error.className == expected.className else {
-            failures.append("\(label): expected \(expected.className) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))")
-            return
+            return ["expected \(expected.className) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))"]
         }
+        var found: [String] = []
         let missing = expected.ancestors.filter { !error.ancestors.contains($0) }
         if !missing.isEmpty {
-            failures.append("\(label): \(error.className) is not a subclass of \(missing.joined(separator: ", ")) (its ancestors: \(error.ancestors.joined(separator: ", ")))")
+            found.append("\(error.className) is not a subclass of \(missing.joined(separator: ", ")) (its ancestors: \(error.ancestors.joined(separator: ", ")))")
         }
         if let pattern = expected.message {
-            for mismatch in pattern.mismatches(.string(error.message), at: "error.message", bindings: bindings) {
-                failures.append("\(label): \(mismatch)")
-            }
+            found += pattern.mismatches(.string(error.message), at: "error.message", bindings: bindings).map { "\($0)" }
         }
         if let pattern = expected.attributes {
-            for mismatch in pattern.mismatches(hostMap.realURLs(in: error.attributes), at: "error.attributes", bindings: bindings) {
-                failures.append("\(label): \(mismatch)")
-            }
+            found += pattern.mismatches(hostMap.realURLs(in: error.attributes), at: "error.attributes", bindings: bindings).map { "\($0)" }
         }
+        return found
     }
 
     // MARK: then
@@ -263,4 +281,69 @@ struct ScenarioRun {
 struct ScenarioStepError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+/// What a step needs to be carried out, apart from the run's mutable state (so steps can run
+/// concurrently).
+struct StepContext: Sendable {
+    let bindings: [String: String]
+    let runner: ScenarioRunner
+    let callTimeout: Duration
+
+    func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> ScenarioRun.StepOutcome {
+        do {
+            switch step.action {
+            case .request(let params):
+                var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
+                if let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
+                return .reply(try await driver.call("request", params: .object(resolved), timeout: callTimeout))
+            case .listGrants(let params):
+                return .reply(try await driver.call("list_grants", params: Placeholders.substitute(params, bindings), timeout: callTimeout))
+            case .revokeGrant(let params):
+                return .reply(try await driver.call("revoke_grant", params: Placeholders.substitute(params, bindings), timeout: callTimeout))
+            case .providerFault(let fault):
+                sandbox.faults.add(fault)
+            case .revokeAtVault(let grant, let reason):
+                _ = try sandbox.store.revoke(grantID: grantID(grant), reason: reason, at: sandbox.clock.now)
+            case .deleteGrant(let grant):
+                try sandbox.store.setStatus(.deleted, grantID: grantID(grant), reason: "deleted by the developer", at: sandbox.clock.now)
+            case .advanceClock(let seconds):
+                sandbox.clock.advance(by: seconds)
+            case .setClock(let date):
+                guard sandbox.clock.set(to: date) else { throw ScenarioStepError(message: "\(date.rfc3339) is too far from today") }
+            case .freezeClock(let frozen):
+                sandbox.clock.freeze(frozen)
+            case .requireScopes(let provider, let scopes):
+                guard var config = try sandbox.store.providerConfig(id: provider) else {
+                    throw ScenarioStepError(message: "the app has no configuration for \(provider)")
+                }
+                config.requiredScopes = scopes
+                try sandbox.store.save(providerConfig: config)
+            case .revokeAtProvider(let provider, let account):
+                let login: String
+                switch account {
+                case .login(let name): login = name
+                case .ofGrant(let name):
+                    guard let identifier = try sandbox.store.grant(id: grantID(name))?.accountIdentifier else {
+                        throw ScenarioStepError(message: "grant '\(name)' has no account identifier")
+                    }
+                    login = identifier
+                }
+                try runner.server.revokeAtProvider(provider: provider, login: login, in: sandbox)
+            case .providerData(let provider, let data):
+                sandbox.overrideData(provider: provider, with: data)
+            case .concurrently:
+                throw ScenarioStepError(message: "concurrently steps cannot be nested")
+            }
+            return .done
+        } catch let failure as DriverFailure {
+            return .failed(failure.message, fatal: true)
+        } catch {
+            return .failed("\(error)", fatal: false)
+        }
+    }
+
+    private func grantID(_ name: String) -> String {
+        bindings["grants.\(name)"] ?? bindings["secrets.\(name)"] ?? name
+    }
 }

@@ -13,9 +13,11 @@ enum GrantsEndpoint {
             throw VaultError(status: 422, code: "invalid_body", message: "limit must be between 1 and 1000, got \(limit)")
         }
         guard offset >= 0 else { throw VaultError(status: 422, code: "invalid_body", message: "offset must be >= 0, got \(offset)") }
-        let (grants, total) = try call.sandbox.store.activeOAuthGrants(providerID: providerID, limit: limit, offset: offset)
+        let store = call.sandbox.store
+        let (grants, total) = try store.oauthGrants(providerID: providerID, statuses: Grant.Status.listed, limit: limit, offset: offset)
+        let configs = Dictionary(try store.allProviderConfigs().map { ($0.providerID, $0) }, uniquingKeysWith: { a, _ in a })
         return (200, [
-            "grants": .array(grants.map(wire)), "total": .number(Double(total)), "limit": .number(Double(limit)),
+            "grants": .array(grants.map { wire($0, scopeMismatch: !(configs[$0.providerID]?.missingScopes(in: $0.scopes).isEmpty ?? true)) }), "total": .number(Double(total)), "limit": .number(Double(limit)),
             "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
         ])
     }
@@ -25,6 +27,7 @@ enum GrantsEndpoint {
         let reason = try call.jsonObject().optionalString("reason")
         let sandbox = call.sandbox
         guard let existing = try sandbox.store.grant(id: grantID) else { throw VaultError.grantNotFound(grantID) }
+        if existing.status == .deleted { throw VaultError.grantDeleted(grantID) }
         let wasActive = existing.isActive
         let grant = wasActive ? try sandbox.store.revoke(grantID: grantID, reason: reason, at: sandbox.clock.now) ?? existing : existing
         if wasActive { await revokeAtProvider(grant, call: call) }
@@ -34,22 +37,24 @@ enum GrantsEndpoint {
         ])
     }
 
-    /// Tells the provider to revoke what the grant held (the refresh token, which revokes its
-    /// family at Google; else the access token), as a vault does. Best effort: the grant is
+    /// Tells the provider to revoke what the grant held, as a vault does. Best effort: the grant is
     /// revoked at the vault whatever the provider answers.
     private static func revokeAtProvider(_ grant: Grant, call: SDKCall) async {
         guard grant.kind == .oauth, let provider = ProviderCatalog.descriptor(id: grant.providerID),
               let context = try? call.sandbox.store.grantContext(id: grant.id), let credential = context.credential,
               let config = context.config else { return }
-        _ = try? await call.credentials.oauth.revoke(token: credential.refreshToken ?? credential.accessToken, provider: provider, config: config)
+        // Google revokes a refresh token's whole family; Slack's auth.revoke and GitHub's grant
+        // deletion take the access token (and revoke the app's access for the account).
+        let token = provider.oauth?.dialect == .standard ? credential.refreshToken ?? credential.accessToken : credential.accessToken
+        _ = try? await call.credentials.oauth.revoke(token: token, provider: provider, config: config)
     }
 
-    static func wire(_ grant: Grant) -> JSONValue {
+    static func wire(_ grant: Grant, scopeMismatch: Bool = false) -> JSONValue {
         func s(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
         return [
             "grant_id": .string(grant.id), "provider_id": .string(grant.providerID), "status": .string(grant.status.rawValue),
             "scopes": .array(grant.scopes.map(JSONValue.string)), "account_identifier": s(grant.accountIdentifier),
-            "account_display_name": s(grant.accountDisplayName), "scope_mismatch": false,
+            "account_display_name": s(grant.accountDisplayName), "scope_mismatch": .bool(scopeMismatch),
             "created_at": .string(grant.createdAt.rfc3339), "expires_at": s(grant.expiresAt?.rfc3339),
             "last_used_at": s(grant.lastUsedAt?.rfc3339),
         ]

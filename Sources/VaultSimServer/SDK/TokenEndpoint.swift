@@ -46,13 +46,31 @@ enum TokenEndpoint {
         let sandbox = call.sandbox
         guard let context = try sandbox.store.grantContext(id: grantID) else { throw VaultError.grantNotFound(grantID) }
         let grant = context.grant
-        guard grant.isActive else { throw VaultError.grantRevoked(grant.id) }
-        guard let config = context.config, config.isConfigured else { throw VaultError.providerNotConfigured(grant.providerID) }
         let now = sandbox.clock.now
+        switch grant.status {
+        case .active:
+            if let expiresAt = grant.expiresAt, expiresAt <= now {
+                try sandbox.store.setStatus(.expired, grantID: grant.id, reason: "the grant's TTL passed", at: now)
+                throw VaultError.grantExpired(grant.id, expiredAt: expiresAt)
+            }
+        case .revoked: throw VaultError.grantRevoked(grant.id)
+        case .credentialRevoked: throw VaultError.credentialRevoked(grant.id, reason: grant.revokeReason ?? "the provider refused the refresh")
+        case .expired: throw VaultError.grantExpired(grant.id, expiredAt: grant.expiresAt)
+        case .deleted: throw VaultError.grantDeleted(grant.id)
+        }
+        guard let config = context.config, config.isConfigured else { throw VaultError.providerNotConfigured(grant.providerID) }
         var fields: [String: JSONValue]
         var refreshed = false
+        var scopeMismatch = false
         switch grant.kind {
         case .oauth:
+            let missing = config.missingScopes(in: context.credential?.scopes ?? grant.scopes)
+            if !missing.isEmpty, sandbox.behaviour.scopeMismatch == .refuse {
+                throw VaultError(status: 403, code: "scope_mismatch", message: "Grant is missing required scopes: \(missing.joined(separator: " "))",
+                                 details: ["grant_id": .string(grant.id), "provider_id": .string(grant.providerID),
+                                           "missing_scopes": .array(missing.map(JSONValue.string))])
+            }
+            scopeMismatch = !missing.isEmpty
             let (credential, didRefresh) = try await call.credentials.credential(for: context)
             refreshed = didRefresh
             fields = InjectionRules.bearer(credential.accessToken).wireFields
@@ -70,7 +88,7 @@ enum TokenEndpoint {
         }
         fields["grant_id"] = .string(grant.id)
         fields["provider_id"] = .string(grant.providerID)
-        fields["scope_mismatch"] = false
+        fields["scope_mismatch"] = .bool(scopeMismatch)
         return (grant, .object(fields), refreshed)
     }
 }

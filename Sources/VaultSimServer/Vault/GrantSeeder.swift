@@ -48,6 +48,9 @@ extension VaultSimServer {
         if let lifetime = seed.tokenLifetime, !(1...GrantSeed.maxTokenLifetime).contains(lifetime) {
             throw VaultError.badRequest("token_lifetime must be 1–\(GrantSeed.maxTokenLifetime) seconds, got \(lifetime)", code: "invalid_seed")
         }
+        if let ttl = seed.ttl, !(1...GrantSeed.maxTokenLifetime).contains(ttl) {
+            throw VaultError.badRequest("ttl must be 1–\(GrantSeed.maxTokenLifetime) seconds, got \(ttl)", code: "invalid_seed")
+        }
         let login = seed.account ?? Self.defaultLogin(provider: seed.provider)
         do {
             guard let config = try sandbox.store.providerConfig(id: seed.provider), let clientID = config.clientID,
@@ -60,9 +63,12 @@ extension VaultSimServer {
                 clientID: clientID, redirectURI: redirectURI, scopes: seed.scopes.isEmpty ? Self.defaultScopes(seed.provider) : seed.scopes,
                 accountID: account.id, codeChallenge: verifier.map(AuthorizationServer.s256),
                 codeChallengeMethod: verifier == nil ? nil : "S256", accessTokenLifetime: seed.tokenLifetime))
-            let grant = try await credentials(sandbox).completeAuthorization(providerID: seed.provider, code: code.code, codeVerifier: verifier)
-            if seed.status == .revoked {
-                return try sandbox.store.revoke(grantID: grant.id, reason: "seeded as revoked", at: sandbox.clock.now) ?? grant
+            let grant = try await credentials(sandbox).completeAuthorization(
+                providerID: seed.provider, code: code.code, codeVerifier: verifier,
+                expiresAt: seed.ttl.map { sandbox.clock.now.addingTimeInterval(TimeInterval($0)) })
+            if seed.status != .active {
+                return try sandbox.store.setStatus(seed.status, grantID: grant.id, reason: "seeded as \(seed.status.rawValue)",
+                                                   at: sandbox.clock.now) ?? grant
             }
             return grant
         } catch let error as VaultError {
