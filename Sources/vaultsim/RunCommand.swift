@@ -44,6 +44,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the driver's log (the SDK's stderr) of every failed scenario.")
     var verbose = false
 
+    @Flag(name: .long, help: "Fail (exit 1) when an item of the contract catalogue has no passing scenario.")
+    var requireCoverage = false
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         if let sdk {
@@ -72,6 +75,16 @@ struct RunCommand: AsyncParsableCommand {
         if !errors.isEmpty {
             for error in errors { printError("\(error)") }
             throw UserError.badInput("\(errors.count) scenario file problem(s); nothing was run")
+        }
+        var catalogue: ContractCatalogue?
+        if FileManager.default.fileExists(atPath: layout.contractCatalogue.path) {
+            do { catalogue = try ContractCatalogue.load(layout.contractCatalogue) } catch { throw UserError.badInput("\(error)") }
+        } else if requireCoverage {
+            throw UserError.badInput("--require-coverage needs the contract catalogue at \(layout.contractCatalogue.path)")
+        }
+        if let unknown = catalogue?.unknownReferences(in: loaded), !unknown.isEmpty {
+            for error in unknown { printError("\(error)") }
+            throw UserError.badInput("\(unknown.count) scenario(s) cover items the catalogue does not have; nothing was run")
         }
         let scenarios = tag.isEmpty ? loaded : loaded.filter { !Set($0.tags).isDisjoint(with: tag) }
         guard !scenarios.isEmpty else {
@@ -117,6 +130,16 @@ struct RunCommand: AsyncParsableCommand {
                 throw UserError.badInput("cannot write the JUnit report to \(junit): \(error)")
             }
         }
+        var uncovered = 0
+        if let catalogue {
+            let coverage = catalogue.coverage(scenarios, results: summary.results)
+            uncovered = coverage.filter(\.passing.isEmpty).count
+            print(ContractCatalogue.report(coverage))
+        }
         if !summary.allPassed { throw ExitCode(1) }
+        if requireCoverage, uncovered > 0 {
+            printError("vaultsim: \(uncovered) contract item(s) have no passing scenario (--require-coverage)")
+            throw ExitCode(1)
+        }
     }
 }

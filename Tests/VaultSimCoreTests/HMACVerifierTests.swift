@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import VaultSimCore
 
@@ -97,4 +98,78 @@ struct HMACVerifierTests {
             try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: headers, apiKey: Self.apiKey)
         }
     }
+
+    // MARK: the replay cache stays bounded
+
+    /// Headers of a request signed at `timestamp` with `nonce`, keyed in lower case as the gateway passes them.
+    static func signedHeaders(timestamp: Int, nonce: String, apiKey: String = HMACVerifierTests.apiKey) -> [String: String] {
+        let signed = RequestSigning.sign(method: "POST", path: "/sdk/token", body: Self.body, apiKey: apiKey, timestamp: timestamp, nonce: nonce)
+        return Dictionary(uniqueKeysWithValues: signed.map { ($0.key.lowercased(), $0.value) })
+    }
+
+    static func nonce(_ i: Int) -> String {
+        let hex = String(i, radix: 16)
+        return String(repeating: "0", count: 32 - hex.count) + hex
+    }
+
+    @Test func nonceCacheKeepsOnlyTheReplayWindowAsTimeMovesOn() throws {
+        let clock = ManualClock(Self.vectorTime)
+        let verifier = HMACVerifier(wallClock: { clock.now })
+        var largest = 0
+        var signed: [[String: String]] = []
+        for i in 0..<3000 {
+            clock.advance(by: 1)
+            let headers = Self.signedHeaders(timestamp: Int(clock.now.timeIntervalSince1970), nonce: Self.nonce(i))
+            try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: headers, apiKey: Self.apiKey)
+            signed.append(headers)
+            largest = max(largest, verifier.cachedNonceCount)
+        }
+        // One request a second, each nonce kept 2 × 300 s (+ rounding): never more than ~602 at once.
+        #expect(largest <= 2 * 300 + 2)
+        #expect(verifier.cachedNonceCount <= 2 * 300 + 2)
+        // A replay inside the window is still refused as a replay...
+        #expect(throws: SignatureFailure(code: "replayed_nonce", message: "X-Alter-Nonce was already used")) {
+            try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: signed[2990], apiKey: Self.apiKey)
+        }
+        // ...and one whose nonce was forgotten is refused for its stale timestamp.
+        #expect(throws: SignatureFailure(code: "stale_timestamp", message: "X-Alter-Timestamp is outside the allowed skew of 300 s")) {
+            try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: signed[0], apiKey: Self.apiKey)
+        }
+    }
+
+    @Test func nonceCacheHasAHardCapAndForgetsTheOldestFirst() throws {
+        let clock = ManualClock(Self.vectorTime)
+        let verifier = HMACVerifier(nonceCapacity: 100, wallClock: { clock.now })
+        var signed: [[String: String]] = []
+        for i in 0..<1000 {
+            if i % 100 == 0 { clock.advance(by: 1) }
+            let headers = Self.signedHeaders(timestamp: Int(clock.now.timeIntervalSince1970), nonce: Self.nonce(i))
+            try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: headers, apiKey: Self.apiKey)
+            signed.append(headers)
+            #expect(verifier.cachedNonceCount <= 100)
+        }
+        #expect(throws: SignatureFailure(code: "replayed_nonce", message: "X-Alter-Nonce was already used")) {
+            try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: signed[999], apiKey: Self.apiKey)
+        }
+    }
+
+    @Test func theSameNonceUnderAnotherAPIKeyIsNotAReplay() throws {
+        let verifier = HMACVerifier(wallClock: { Self.vectorTime })
+        let other = "alter_key_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+        try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: Self.vectorHeaders(), apiKey: Self.apiKey)
+        let headers = Self.signedHeaders(timestamp: 1_700_000_000, nonce: "00112233445566778899aabbccddeeff", apiKey: other)
+        try verifier.verify(method: "POST", path: "/sdk/token", body: Self.body, headers: headers, apiKey: other)
+        #expect(verifier.cachedNonceCount == 2)
+    }
+}
+
+/// A wall clock a test moves by hand.
+final class ManualClock: Sendable {
+    private let state: Mutex<Date>
+
+    init(_ start: Date) { state = Mutex(start) }
+
+    var now: Date { state.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) { state.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }

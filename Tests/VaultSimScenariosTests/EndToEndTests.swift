@@ -98,8 +98,11 @@ struct EndToEndTests {
         }
         let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value).results[0]
         #expect(result.verdict == .failed)
+        // The failure names the line of the journal pattern (the list under `google:`).
+        let lines = try String(contentsOfFile: scenario.location.file, encoding: .utf8).components(separatedBy: "\n")
+        let journalLine = try #require(lines.firstIndex { $0.hasPrefix("  provider_journal:") }) + 3
         #expect(result.failures == [
-            "then (\(scenario.location.file):40:7): provider_journal.google[0].query.maxResults: expected \"4\", got \"3\"",
+            "then (\(scenario.location.file):\(journalLine):7): provider_journal.google[0].query.maxResults: expected \"4\", got \"3\"",
         ])
     }
 

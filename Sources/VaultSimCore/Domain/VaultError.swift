@@ -12,13 +12,17 @@ public struct VaultError: Error, Sendable, Equatable {
     public var message: String
     public var details: [String: JSONValue]
     public var topLevel: [String: JSONValue]
+    /// Response headers that go with it (such as `Retry-After`).
+    public var headers: [String: String]
 
-    public init(status: Int, code: String, message: String, details: [String: JSONValue] = [:], topLevel: [String: JSONValue] = [:]) {
+    public init(status: Int, code: String, message: String, details: [String: JSONValue] = [:], topLevel: [String: JSONValue] = [:],
+                headers: [String: String] = [:]) {
         self.status = status
         self.code = code
         self.message = message
         self.details = details
         self.topLevel = topLevel
+        self.headers = headers
     }
 
     /// The JSON body: the FastAPI `detail` envelope.

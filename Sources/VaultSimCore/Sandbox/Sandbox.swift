@@ -201,6 +201,9 @@ public struct VaultBehaviour: Sendable, Equatable {
 
     public var refreshWhileRefreshing: RefreshWhileRefreshing = .wait
     public var scopeMismatch: ScopeMismatch = .flag
+    /// The address the vault takes callers to come from. VaultSim listens on loopback, so every
+    /// real caller is 127.0.0.1; a scenario sets another to exercise IP allowlists.
+    public var callerAddress = "127.0.0.1"
 
     public init() {}
 }

@@ -10,6 +10,8 @@ public struct GrantSeed: Codable, Sendable, Equatable {
 
     /// The grant's own lifetime (its TTL policy), in seconds from when it is made; nil: no TTL.
     public var ttl: Int?
+    /// Policies of this grant alone (the app's apply too).
+    public var policies: [AccessPolicy] = []
 
     /// The longest `tokenLifetime` accepted (ten years), so no date leaves the store's range.
     public static let maxTokenLifetime = 10 * 365 * 86400
@@ -28,7 +30,7 @@ public struct GrantSeed: Codable, Sendable, Equatable {
         case provider, account, scopes, status
         case displayName = "display_name"
         case tokenLifetime = "token_lifetime"
-        case ttl
+        case ttl, policies
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,6 +42,7 @@ public struct GrantSeed: Codable, Sendable, Equatable {
         status = try c.decodeIfPresent(Grant.Status.self, forKey: .status) ?? .active
         tokenLifetime = try c.decodeIfPresent(Int.self, forKey: .tokenLifetime)
         ttl = try c.decodeIfPresent(Int.self, forKey: .ttl)
+        policies = try c.decodeIfPresent([AccessPolicy].self, forKey: .policies) ?? []
     }
 }
 

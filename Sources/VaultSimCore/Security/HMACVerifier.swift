@@ -21,13 +21,25 @@ public final class HMACVerifier: Sendable {
     private let nonces: NonceCache
     private let wallClock: @Sendable () -> Date
 
+    /// The most nonces kept at once by default (about 40 MB at most); see `NonceCache`.
+    public static let defaultNonceCapacity = 1_000_000
+
+    /// - Parameters:
+    ///   - schemes: the signing schemes accepted, tried in order.
+    ///   - allowedSkew: how far a request's timestamp may be from the wall clock, in seconds.
+    ///   - nonceCapacity: the most nonces remembered at once; past it the oldest are forgotten.
+    ///   - wallClock: the real clock (the SDK signs with it); injectable for tests.
     public init(schemes: [any SignatureScheme] = [FiveLineSignatureScheme()], allowedSkew: TimeInterval = 300,
+                nonceCapacity: Int = HMACVerifier.defaultNonceCapacity,
                 wallClock: @escaping @Sendable () -> Date = { Date() }) {
         self.schemes = schemes
         self.allowedSkew = allowedSkew
-        self.nonces = NonceCache(retention: allowedSkew * 2)
+        self.nonces = NonceCache(retention: allowedSkew * 2, capacity: nonceCapacity)
         self.wallClock = wallClock
     }
+
+    /// How many nonces the replay cache holds now (for tests and diagnostics).
+    public var cachedNonceCount: Int { nonces.count }
 
     /// Verifies one request. `headers` are keyed by lower-case name.
     /// - Returns: the name of the scheme that matched.
@@ -49,11 +61,12 @@ public final class HMACVerifier: Sendable {
         }) else {
             throw SignatureFailure(code: "invalid_signature", message: "Request signature does not verify")
         }
-        guard let seconds = Int(timestamp), abs(wallClock().timeIntervalSince1970 - Double(seconds)) <= allowedSkew else {
+        let now = wallClock()
+        guard let seconds = Int(timestamp), abs(now.timeIntervalSince1970 - Double(seconds)) <= allowedSkew else {
             throw SignatureFailure(code: "stale_timestamp",
                                    message: "X-Alter-Timestamp is outside the allowed skew of \(Int(allowedSkew)) s")
         }
-        guard nonces.insert(nonce, scope: apiKey, at: wallClock()) else {
+        guard nonces.insert(nonce, scope: apiKey, at: now) else {
             throw SignatureFailure(code: "replayed_nonce", message: "X-Alter-Nonce was already used")
         }
         return scheme.name
@@ -68,30 +81,125 @@ public final class HMACVerifier: Sendable {
     }
 }
 
-/// Nonces seen per API key, kept for `retention` seconds; in memory (they only matter while
-/// a timestamp could still pass the skew check).
+/// The nonces seen in the replay window, bounded by construction.
+///
+/// - **Time.** A nonce is kept for `retention` (twice the allowed skew) after it was first seen:
+///   a request signed at `t` passes the skew check only until `t + skew`, and it can arrive no
+///   earlier than `t - skew`, so after `2 × skew` a replay is refused as stale anyway. Nonces sit
+///   in a ring of one-second buckets; moving into a new second empties the buckets that fell out
+///   of the window, so each nonce is evicted once (O(1) amortized, no sweeps of the whole set).
+/// - **Size.** Each entry is 16 bytes (`Key`): the first 128 bits of SHA-256 over the API key
+///   and the nonce, so any nonce format and any number of API keys cost the same. Two different
+///   (key, nonce) pairs collide with probability about n²/2¹²⁹, which is nil for any n we hold.
+/// - **Count.** At most `capacity` entries. When full, the oldest second's nonces are forgotten
+///   first (rather than refusing requests). That weakens replay protection only for requests
+///   older than the last `capacity` signed ones, and only the holder of an API key can produce
+///   signed requests at that rate; refusing instead would let one busy client lock out all.
+///
+/// The wall clock may step back: a nonce is then filed under the newest second seen, so it is
+/// kept a little longer, never shorter.
 final class NonceCache: Sendable {
-    private struct State {
-        var seen: [String: Date] = [:]
-        var lastSweep = Date.distantPast
+    struct Key: Hashable, Sendable {
+        var high: UInt64
+        var low: UInt64
     }
 
-    private let state = Mutex(State())
-    private let retention: TimeInterval
+    private struct Bucket {
+        var second: Int64
+        var keys: [Key] = []
+    }
 
-    init(retention: TimeInterval) { self.retention = retention }
+    private struct State {
+        var seen = Set<Key>()
+        var buckets: [Bucket]
+        /// The newest second a nonce was filed under; nil before the first.
+        var newest: Int64?
+        /// Where to look first for the oldest nonces when the cache is full.
+        var oldestHint: Int64 = 0
+    }
+
+    private let state: Mutex<State>
+    /// Whole seconds a nonce is kept after it was first seen.
+    let retentionSeconds: Int64
+    let capacity: Int
+
+    init(retention: TimeInterval, capacity: Int = HMACVerifier.defaultNonceCapacity) {
+        // One second more than asked, so rounding the clock to whole seconds never shortens it;
+        // at most a day, so an absurd skew cannot make the ring huge.
+        let seconds = retention.isFinite ? Int64(min(max(retention.rounded(.up), 1), 86_400)) + 1 : 86_401
+        self.retentionSeconds = seconds
+        self.capacity = max(capacity, 1)
+        self.state = Mutex(State(buckets: (0...seconds).map { _ in Bucket(second: Int64.min) }))
+    }
+
+    var count: Int { state.withLock { $0.seen.count } }
 
     /// Records the nonce; false if it was already there.
     func insert(_ nonce: String, scope: String, at now: Date) -> Bool {
-        let key = scope + "\u{0}" + nonce
+        let key = Self.key(nonce: nonce, scope: scope)
+        let wall = now.timeIntervalSince1970
+        let second = wall.isFinite ? Int64(min(max(wall.rounded(.down), -1e15), 1e15)) : 0
         return state.withLock { state in
-            if now.timeIntervalSince(state.lastSweep) > retention / 4 {
-                state.seen = state.seen.filter { now.timeIntervalSince($0.value) < retention }
-                state.lastSweep = now
-            }
-            if let seenAt = state.seen[key], now.timeIntervalSince(seenAt) < retention { return false }
-            state.seen[key] = now
+            let current = advance(&state, to: second)
+            if state.seen.contains(key) { return false }
+            if state.seen.count >= capacity { evictOldest(&state, current: current) }
+            state.seen.insert(key)
+            state.buckets[index(current)].keys.append(key)
             return true
         }
+    }
+
+    /// Moves the window to `second` (never back) and empties the buckets that left it.
+    private func advance(_ state: inout State, to second: Int64) -> Int64 {
+        guard let newest = state.newest else {
+            state.newest = second
+            state.oldestHint = second
+            state.buckets[index(second)] = Bucket(second: second)
+            return second
+        }
+        guard second > newest else { return newest }
+        // At most one lap of the ring: every bucket older than the window is reset.
+        let first = max(newest + 1, second - retentionSeconds)
+        for s in first...second {
+            let i = index(s)
+            for key in state.buckets[i].keys { state.seen.remove(key) }
+            state.buckets[i] = Bucket(second: s)
+        }
+        state.newest = second
+        state.oldestHint = max(state.oldestHint, second - retentionSeconds)
+        return second
+    }
+
+    /// Forgets one nonce of the oldest second that still has any.
+    private func evictOldest(_ state: inout State, current: Int64) {
+        var s = max(state.oldestHint, current - retentionSeconds)
+        while s <= current {
+            let i = index(s)
+            if state.buckets[i].second == s, let key = state.buckets[i].keys.popLast() {
+                state.seen.remove(key)
+                state.oldestHint = s
+                return
+            }
+            s += 1
+        }
+    }
+
+    private func index(_ second: Int64) -> Int {
+        let count = retentionSeconds + 1
+        return Int(((second % count) + count) % count)
+    }
+
+    static func key(nonce: String, scope: String) -> Key {
+        var hasher = SHA256()
+        hasher.update(data: Data(scope.utf8))
+        hasher.update(data: Data([0]))
+        hasher.update(data: Data(nonce.utf8))
+        let digest = Array(hasher.finalize())
+        var high: UInt64 = 0, low: UInt64 = 0
+        for i in 0..<8 {
+            high = high << 8 | UInt64(digest[i])
+            low = low << 8 | UInt64(digest[8 + i])
+        }
+        return Key(high: high, low: low)
     }
 }

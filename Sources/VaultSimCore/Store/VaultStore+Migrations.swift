@@ -134,6 +134,14 @@ extension VaultStore {
                 t.add(column: "required_scopes", .text).notNull().defaults(to: "[]")
             }
         }
+        migrator.registerMigration("v4: access policies") { db in
+            try db.create(table: "policies") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("grant_id", .text).indexed().references("grants", onDelete: .cascade)
+                t.column("policy", .text).notNull()
+            }
+            try db.create(index: "token_requests_by_grant", on: "token_requests", columns: ["grant_id", "received_at"])
+        }
         return migrator
     }
 }

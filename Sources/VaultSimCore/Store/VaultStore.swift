@@ -156,15 +156,38 @@ extension VaultStore {
         public var config: ProviderConfig?
         public var credential: VaultCredential?
         public var secret: ManagedSecret?
+        /// The app's policies, then the grant's own.
+        public var policies: [AccessPolicy] = []
     }
 
     public func grantContext(id: String) throws -> GrantContext? {
         try writer.read { db in
             guard let grant = try Grant.fetchOne(db, key: id) else { return nil }
+            let policies = try String.fetchAll(db, sql: "SELECT policy FROM policies WHERE grant_id IS NULL OR grant_id = ? ORDER BY grant_id IS NOT NULL, id",
+                                               arguments: [id])
             return GrantContext(
                 grant: grant, config: try ProviderConfig.fetchOne(db, key: grant.providerID),
                 credential: grant.kind == .oauth ? try VaultCredential.fetchOne(db, key: id) : nil,
-                secret: grant.kind == .managedSecret ? try ManagedSecret.fetchOne(db, key: id) : nil)
+                secret: grant.kind == .managedSecret ? try ManagedSecret.fetchOne(db, key: id) : nil,
+                policies: policies.compactMap { try? JSONDecoder().decode(AccessPolicy.self, from: Data($0.utf8)) })
+        }
+    }
+
+    /// Adds a policy for the whole app (`grantID` nil) or for one grant.
+    public func add(policy: AccessPolicy, grantID: String? = nil) throws {
+        let text = String(decoding: try JSONEncoder().encode(policy), as: UTF8.self)
+        try writer.write { db in
+            try db.execute(sql: "INSERT INTO policies (grant_id, policy) VALUES (?, ?)", arguments: [grantID, text])
+        }
+    }
+
+    /// When this grant's credential was handed out since `date` (for rate limits).
+    public func handouts(grantID: String, since date: Date) throws -> [Date] {
+        try writer.read { db in
+            try Date.fetchAll(db, sql: """
+                SELECT received_at FROM token_requests
+                WHERE grant_id = ? AND received_at > ? AND outcome IN ('issued', 'refreshed')
+                """, arguments: [grantID, date])
         }
     }
 

@@ -12,7 +12,8 @@ public struct CredentialService: Sendable {
         self.oauth = ProviderOAuthClient(transport: transport, sandbox: sandbox)
     }
 
-    /// A usable credential for an active OAuth grant, and whether it had to be refreshed.
+    /// A usable credential for an active OAuth grant, and whether this request refreshed it (a
+    /// request that waited for another's refresh did not).
     public func credential(for context: VaultStore.GrantContext) async throws(VaultError) -> (VaultCredential, refreshed: Bool) {
         let grant = context.grant
         guard let credential = context.credential else { throw Self.credentialRevoked(grant.id, "the vault holds no credential for it") }
@@ -27,10 +28,11 @@ public struct CredentialService: Sendable {
             throw VaultError.providerNotConfigured(grant.providerID)
         }
         do {
-            let refreshed = try await sandbox.refreshes.run(grant.id) {
+            // Only the request that started the refresh reports it; the others waited for it.
+            let (refreshed, started) = try await sandbox.refreshes.run(grant.id) {
                 try await self.refresh(grant: grant, provider: provider, config: config)
             }
-            return (refreshed, true)
+            return (refreshed, started)
         } catch let error as VaultError {
             throw error
         } catch {

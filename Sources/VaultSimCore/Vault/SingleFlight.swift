@@ -15,9 +15,11 @@ public final class SingleFlight<Value: Sendable>: Sendable {
     /// Whether work for `key` is running now.
     public func isRunning(_ key: String) -> Bool { flights.withLock { $0.running[key] != nil } }
 
-    public func run(_ key: String, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value {
-        let task = flights.withLock { state -> Task<Value, any Error> in
-            if let flight = state.running[key] { return flight.task }
+    /// Runs `work` for `key`, or waits for the run already in flight. `started` is true for the
+    /// caller whose call started the work.
+    public func run(_ key: String, _ work: @escaping @Sendable () async throws -> Value) async throws -> (value: Value, started: Bool) {
+        let (task, started) = flights.withLock { state -> (Task<Value, any Error>, Bool) in
+            if let flight = state.running[key] { return (flight.task, false) }
             state.next += 1
             let id = state.next
             let task = Task<Value, any Error> {
@@ -25,9 +27,9 @@ public final class SingleFlight<Value: Sendable>: Sendable {
                 return try await work()
             }
             state.running[key] = Flight(id: id, task: task)
-            return task
+            return (task, true)
         }
-        return try await task.value
+        return (try await task.value, started)
     }
 
     private func finish(_ key: String, id: Int) {

@@ -17,13 +17,10 @@ struct GoogleCalendar {
         guard let calendar else { return GoogleErrors.notFound }
         let q = call.query
         let singleEvents = q["singleEvents"] == "true"
-        var maxResults = 250
-        if let raw = q["maxResults"] {
-            guard let n = Int(raw), n >= 1 else {
-                return GoogleErrors.invalidParameter("maxResults", "Invalid value '\(raw)'. Values must be within the range: [1, 2500]")
-            }
-            maxResults = min(n, 2500)
+        guard let maxResults = GooglePaging.maxResults(q["maxResults"], defaultValue: 250, maximum: 2500) else {
+            return GoogleErrors.invalidParameter("maxResults", "Invalid value '\(q["maxResults"] ?? "")'. Values must be within the range: [1, 2500]")
         }
+        guard let offset = GooglePaging.offset(pageToken: q["pageToken"]) else { return GooglePaging.invalidPageToken }
         var events: [JSONValue] = []
         for event in calendar["events"]?.arrayValue ?? [] {
             if singleEvents, let instances = event["instances"]?.arrayValue {
@@ -51,8 +48,8 @@ struct GoogleCalendar {
         case let other?:
             return GoogleErrors.invalidParameter("orderBy", "Invalid value '\(other)' for orderBy.")
         }
-        let offset = q["pageToken"].flatMap { Int($0.dropFirst()) } ?? 0
-        let page = Array(events.dropFirst(offset).prefix(maxResults))
+        let start = min(offset, events.count)
+        let page = Array(events[start...].prefix(maxResults))
         var body: JSONObject = [
             "kind": "calendar#events", "etag": .string(Self.etag(calendarID + "\(events.count)")),
             "summary": calendar["summary"] ?? .string(calendarID), "description": calendar["description"] ?? "",
@@ -60,7 +57,7 @@ struct GoogleCalendar {
             "timeZone": calendar["timeZone"] ?? "UTC", "accessRole": calendar["accessRole"] ?? "owner",
             "defaultReminders": calendar["defaultReminders"] ?? .array([]), "items": .array(page),
         ]
-        if offset + page.count < events.count { body["nextPageToken"] = .string("p\(offset + page.count)") }
+        if start + page.count < events.count { body["nextPageToken"] = .string(GooglePaging.pageToken(offset: start + page.count)) }
         return .json(200, .object(body))
     }
 
@@ -109,4 +106,31 @@ struct GoogleCalendar {
     static func parseDate(_ text: String) -> Date? {
         try? Date(text, strategy: .iso8601)
     }
+}
+
+/// Paging of Google's list methods (`maxResults`, `pageToken`), shared by Calendar and Gmail.
+/// Query values are untrusted: nothing here traps, whatever the string.
+enum GooglePaging {
+    /// The page size: absent → `defaultValue`; above `maximum` → `maximum` (Google caps it);
+    /// nil — Google's 400 — for anything but an integer from 1 to 2³¹−1 (its int32 parameter).
+    static func maxResults(_ raw: String?, defaultValue: Int, maximum: Int) -> Int? {
+        guard let raw else { return defaultValue }
+        guard let n = Int32(raw), n >= 1 else { return nil }
+        return min(Int(n), maximum)
+    }
+
+    /// The offset a page token of ours stands for (`p<digits>`); 0 without one (or an empty
+    /// one); nil when the token is not one we issued.
+    static func offset(pageToken: String?) -> Int? {
+        guard let token = pageToken, !token.isEmpty else { return 0 }
+        let digits = token.utf8.dropFirst()
+        guard token.utf8.first == UInt8(ascii: "p"), !digits.isEmpty, digits.count <= 18,
+              digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int(token.dropFirst())
+    }
+
+    static func pageToken(offset: Int) -> String { "p\(offset)" }
+
+    /// Google's answer to a page token it did not issue.
+    static var invalidPageToken: ProviderResponse { GoogleErrors.invalidParameter("pageToken", "Invalid Value") }
 }

@@ -10,13 +10,10 @@ struct GoogleGmail {
             return GoogleErrors.error(400, status: "FAILED_PRECONDITION", message: "Precondition check failed.", reason: "failedPrecondition")
         }
         let q = call.query
-        var maxResults = 100
-        if let raw = q["maxResults"] {
-            guard let n = Int(raw), n >= 1 else {
-                return GoogleErrors.invalidParameter("maxResults", "Invalid value '\(raw)'")
-            }
-            maxResults = min(n, 500)
+        guard let maxResults = GooglePaging.maxResults(q["maxResults"], defaultValue: 100, maximum: 500) else {
+            return GoogleErrors.invalidParameter("maxResults", "Invalid value '\(q["maxResults"] ?? "")'")
         }
+        guard let offset = GooglePaging.offset(pageToken: q["pageToken"]) else { return GooglePaging.invalidPageToken }
         var messages = data["gmail"]?["messages"]?.arrayValue ?? []
         let wanted = call.rawQuery.split(separator: "&").compactMap { pair -> String? in
             let parts = pair.split(separator: "=", maxSplits: 1)
@@ -34,13 +31,13 @@ struct GoogleGmail {
                 return !labels.contains("SPAM") && !labels.contains("TRASH")
             }
         }
-        let offset = q["pageToken"].flatMap { Int($0.dropFirst()) } ?? 0
-        let page = messages.dropFirst(offset).prefix(maxResults)
+        let start = min(offset, messages.count)
+        let page = messages[start...].prefix(maxResults)
         var body = JSONObject()
         if !page.isEmpty {
             body["messages"] = .array(page.map { ["id": $0["id"] ?? .null, "threadId": $0["threadId"] ?? .null] })
         }
-        if offset + page.count < messages.count { body["nextPageToken"] = .string("p\(offset + page.count)") }
+        if start + page.count < messages.count { body["nextPageToken"] = .string(GooglePaging.pageToken(offset: start + page.count)) }
         body["resultSizeEstimate"] = .number(Double(messages.count))
         return .json(200, .object(body))
     }

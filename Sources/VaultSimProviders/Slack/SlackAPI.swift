@@ -359,6 +359,10 @@ enum SlackCursor {
 
 /// Message timestamps: `<unix seconds>.<6 digits>`, unique and increasing within a channel.
 enum SlackTimestamp {
+    /// The largest `ts` `micros` reads (12 digits of seconds, 6 of fraction); no arithmetic on
+    /// timestamps goes past it, so none can overflow, however far the sandbox clock was moved.
+    static let maxMicros: Int64 = 999_999_999_999_999_999
+
     /// Microseconds since 1970 of a `ts` (`"1714550400.000200"`, or whole seconds); nil if not one.
     static func micros(_ ts: String) -> Int64? {
         let parts = ts.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
@@ -376,8 +380,10 @@ enum SlackTimestamp {
 
     /// A timestamp for now, later than `after` (microseconds) when that is not earlier.
     static func next(now: Date, after latest: Int64?) -> String {
-        var micros = Int64((now.timeIntervalSince1970 * 1_000_000).rounded(.down))
-        if let latest, micros <= latest { micros = latest + 1 }
+        let wall = (now.timeIntervalSince1970 * 1_000_000).rounded(.down)
+        // Double(maxMicros) rounds up to 1e18, so clamp again after converting.
+        var micros = wall.isFinite ? min(Int64(min(max(wall, 0), Double(maxMicros))), maxMicros) : 0
+        if let latest, micros <= latest { micros = min(latest, maxMicros - 1) + 1 }
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }

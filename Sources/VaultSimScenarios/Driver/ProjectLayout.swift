@@ -11,6 +11,8 @@ public struct ProjectLayout: Sendable {
     public var scenarios: URL { root.appendingPathComponent("scenarios") }
     public var fixtures: URL { root.appendingPathComponent("Fixtures") }
     public var pythonDriver: URL { root.appendingPathComponent("drivers/python") }
+    /// Every contract item, with the scenarios covering it named in the scenarios themselves.
+    public var contractCatalogue: URL { root.appendingPathComponent("docs/contract-catalogue.yaml") }
 
     public static func locate() throws -> ProjectLayout {
         let env = ProcessInfo.processInfo.environment

@@ -42,6 +42,7 @@ public enum ScenarioLoader {
         let id = try top.string("id") ?? defaultID
         let title = try top.string("title") ?? id
         let tags = try top.stringList("tags") ?? []
+        let covers = try top.stringList("covers") ?? []
         let given = try top.node("given").map(parseGiven) ?? Given()
         var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version"]
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }
@@ -58,8 +59,8 @@ public enum ScenarioLoader {
                 .parse(node, index: index))
         }
         let checks = try top.node("then").map { node throws(ScenarioLoadError) in try parseThen(node, bindings: bindings) } ?? []
-        try top.rejectUnknownKeys(allowed: ["vaultsim", "id", "title", "tags", "given", "steps", "then"])
-        return Scenario(id: id, title: title, tags: tags, location: root.location, given: given, steps: steps, then: checks)
+        try top.rejectUnknownKeys(allowed: ["vaultsim", "id", "title", "tags", "covers", "given", "steps", "then"])
+        return Scenario(id: id, title: title, tags: tags, covers: covers, location: root.location, given: given, steps: steps, then: checks)
     }
 
     // MARK: given
@@ -134,9 +135,40 @@ public enum ScenarioLoader {
             }
         }
         if let clock = reader.node("clock") { given.clock = try parseClock(clock) }
+        if let policies = reader.node("policies") { given.policies = try parsePolicies(policies, context: "given.policies") }
         if let vault = reader.node("vault") { given.behaviour = try parseBehaviour(vault) }
-        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers", "clock", "vault"])
+        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers", "clock", "vault", "policies"])
         return given
+    }
+
+    /// A list of access policies: `{name, type: time_window, time_zone, days, hours}`,
+    /// `{name, type: ip_allowlist, cidrs}` or `{name, type: rate_limit, requests, per}`.
+    static func parsePolicies(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> [AccessPolicy] {
+        guard case .sequence(let items) = node.value else { throw ScenarioLoadError(node.location, "\(context) must be a list of policies") }
+        var policies: [AccessPolicy] = []
+        for (index, item) in items.enumerated() {
+            let here = "\(context)[\(index)]"
+            guard case .mapping = item.value else { throw ScenarioLoadError(item.location, "\(here) must be a mapping") }
+            var json = item.json.objectValue ?? [:]
+            var reader = try MappingReader(item, context: here)
+            if let per = reader.node("per") {
+                json["per_seconds"] = .number(try StepParser.duration(per, context: "\(here).per").rounded())
+                json["per"] = nil
+            }
+            if json["name"] == nil, let type = json["type"]?.stringValue { json["name"] = .string(type) }
+            do {
+                policies.append(try JSONDecoder().decode(AccessPolicy.self, from: Data(JSONValue.object(json).jsonText.utf8)))
+            } catch let DecodingError.dataCorrupted(info) {
+                throw ScenarioLoadError(item.location, "\(here): \(info.debugDescription)")
+            } catch let DecodingError.keyNotFound(key, _) {
+                throw ScenarioLoadError(item.location, "\(here) needs '\(key.stringValue == "per_seconds" ? "per" : key.stringValue)'")
+            } catch let DecodingError.typeMismatch(_, info) {
+                throw ScenarioLoadError(item.location, "\(here).\(info.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+            } catch {
+                throw ScenarioLoadError(item.location, "\(here): \(error)")
+            }
+        }
+        return policies
     }
 
     /// `clock: 2026-03-02T08:59:00-05:00` or `clock: {start: ..., frozen: true}`.
@@ -208,7 +240,14 @@ public enum ScenarioLoader {
             }
             client.basePath = path
         }
-        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path"])
+        if let node = reader.node("address") {
+            let address = try MappingReader.string(node, "given.client.address")
+            guard CIDR.address(address) != nil else {
+                throw ScenarioLoadError(node.location, "given.client.address must be an IPv4 or IPv6 address (the caller address the vault sees)")
+            }
+            client.address = address
+        }
+        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path", "address"])
         return client
     }
 
@@ -229,6 +268,7 @@ public enum ScenarioLoader {
             }
             seed.status = value
         }
+        if let node = reader.node("policies") { seed.policies = try parsePolicies(node, context: "\(context).policies") }
         if let node = reader.node("ttl") {
             let ttl = try StepParser.duration(node, context: "\(context).ttl")
             guard ttl >= 1, ttl <= Double(GrantSeed.maxTokenLifetime) else {
@@ -243,7 +283,7 @@ public enum ScenarioLoader {
             }
             seed.tokenLifetime = Int(lifetime)
         }
-        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime", "ttl"])
+        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime", "ttl", "policies"])
         return seed
     }
 

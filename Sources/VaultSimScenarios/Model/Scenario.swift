@@ -8,6 +8,8 @@ public struct Scenario: Sendable {
     public var id: String
     public var title: String
     public var tags: [String]
+    /// Ids of the contract catalogue's items this scenario covers (docs/contract-catalogue.yaml).
+    public var covers: [String] = []
     public var location: SourceLocation
     public var given: Given
     public var steps: [Step]
@@ -36,6 +38,8 @@ public struct Given: Sendable {
     public var behaviour = VaultBehaviour()
     /// Scopes the app's configuration requires per provider.
     public var requiredScopes: [(provider: String, scopes: [String])] = []
+    /// The app's access policies (grants may have their own).
+    public var policies: [AccessPolicy] = []
 }
 
 public struct ClockSetup: Sendable, Equatable {
@@ -63,6 +67,8 @@ public struct ClientSetup: Sendable {
     public var timeout: Double?
     /// A path the vault's base URL ends with (`ALTER_BASE_URL=http://host:port/base/path`).
     public var basePath: String?
+    /// The address the vault takes the app's requests to come from (IP allowlists).
+    public var address: String?
 }
 
 /// One step: an SDK call (judged against `expect`) or a condition put on the world.
@@ -104,6 +110,8 @@ public enum Action: Sendable {
     case requireScopes(provider: String, scopes: [String])
     /// Steps started together; each is judged against its own `expect` once all have ended.
     case concurrently([Step])
+    /// The app's requests now come from this address (as the vault sees it).
+    case setCallerAddress(String)
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -112,7 +120,7 @@ public enum Action: Sendable {
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
-             .freezeClock, .requireScopes, .concurrently: nil
+             .freezeClock, .requireScopes, .concurrently, .setCallerAddress: nil
         }
     }
 
@@ -137,6 +145,7 @@ public enum Action: Sendable {
         case .freezeClock: "freeze_clock"
         case .requireScopes: "require_scopes"
         case .concurrently: "concurrently"
+        case .setCallerAddress: "set_caller_address"
         }
     }
 }

@@ -95,8 +95,10 @@ struct ScenarioRun {
             config.requiredScopes = scopes
             try sandbox.store.save(providerConfig: config)
         }
-        let behaviour = scenario.given.behaviour
-        sandbox.setBehaviour { $0 = behaviour }
+        var behaviour = scenario.given.behaviour
+        if let address = scenario.given.client.address { behaviour.callerAddress = address }
+        sandbox.setBehaviour { [behaviour] in $0 = behaviour }
+        for policy in scenario.given.policies { try sandbox.store.add(policy: policy) }
         for provider in scenario.given.unconfiguredProviders {
             try sandbox.store.save(providerConfig: ProviderConfig(providerID: provider, clientID: nil, clientSecret: nil, isConfigured: false))
         }
@@ -332,6 +334,8 @@ struct StepContext: Sendable {
                 try runner.server.revokeAtProvider(provider: provider, login: login, in: sandbox)
             case .providerData(let provider, let data):
                 sandbox.overrideData(provider: provider, with: data)
+            case .setCallerAddress(let address):
+                sandbox.setBehaviour { $0.callerAddress = address }
             case .concurrently:
                 throw ScenarioStepError(message: "concurrently steps cannot be nested")
             }

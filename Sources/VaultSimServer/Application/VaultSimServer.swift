@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 import VaultSimCore
@@ -17,6 +18,16 @@ public struct VaultSimServer: Sendable {
     public let transport: LoopbackTransport
     public let logger: Logger
 
+    /// How long a connection may sit without a request before it is closed: idle keep-alive
+    /// connections, and half-open ones that never finish a request head, so a pile of them
+    /// cannot hold every file descriptor. Longer than the idle time of the vault's own client
+    /// (AsyncHTTPClient's pool keeps a connection 60 s), so that client always closes first and
+    /// never sends a request on a connection the server is closing. A request being answered
+    /// (a fault's delay, say) is not idle.
+    static let idleTimeout: TimeAmount = .seconds(75)
+    /// How long `start` waits for the port to be bound.
+    static let startTimeout: Duration = .seconds(20)
+
     public init(registry: SandboxRegistry, fixtures: FixtureLibrary, verifier: HMACVerifier = HMACVerifier(), logger: Logger? = nil) {
         self.registry = registry
         self.directory = ProviderDirectory(fixtures: fixtures)
@@ -29,37 +40,77 @@ public struct VaultSimServer: Sendable {
         self.logger = logger ?? fallback
     }
 
+    /// The router: every route, behind `ErrorEnvelopeMiddleware` so that every refusal,
+    /// unknown routes and wrong methods included, answers in the vault's envelope.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: ErrorEnvelopeMiddleware(routes: RouteTable { addRoutes(to: $0) }, logger: logger))
+        addRoutes(to: router)
+        return router
+    }
+
+    /// Every route of the server, for the router and for its `RouteTable` alike.
+    private func addRoutes(to router: Router<BasicRequestContext>) {
         SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, logger: logger)).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
         ControlRoutes(server: self).add(to: router)
-        return router
     }
 
     public func application(host: String, port: Int) -> some ApplicationProtocol {
         let address = self.address
         return Application(
             responder: BasePathResponder(inner: router().buildResponder()),
+            server: .http1(configuration: .init(idleTimeout: Self.idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "VaultSim"),
             onServerRunning: { channel in address.set(host: host, port: channel.localAddress?.port ?? port) },
             logger: logger)
     }
 
-    /// Starts listening and returns once the port is bound.
-    public func start(host: String = "127.0.0.1", port: Int = 0, shutdownSignals: [UnixSignal] = []) async throws -> RunningServer {
-        let group = ServiceGroup(configuration: .init(services: [application(host: host, port: port)],
-                                                      gracefulShutdownSignals: shutdownSignals, logger: logger))
-        let task = Task { try await group.run() }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while address.port == nil {
-            guard ContinuousClock.now < deadline else {
-                task.cancel()
-                throw ServerStartError(message: "VaultSim server did not start listening on \(host):\(port) within 20 s")
+    /// Starts listening and returns once the port is bound. Fails at once when the server
+    /// cannot listen (the port is in use, say) with that reason, and after 20 s if it neither
+    /// listens nor fails.
+    /// - Parameter retention: prune every sandbox's journals periodically while the server
+    ///   runs (for `vaultsim serve`); nil, the default, keeps everything.
+    public func start(host: String = "127.0.0.1", port: Int = 0, shutdownSignals: [UnixSignal] = [],
+                      retention: JournalRetention? = nil) async throws -> RunningServer {
+        var services: [any Service] = [application(host: host, port: port)]
+        if let retention { services.append(JournalRetentionService(retention: retention, registry: registry, logger: logger)) }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+        let address = self.address
+        let task = Task {
+            do {
+                try await group.run()
+            } catch {
+                address.failToStart(Self.startFailure(error, host: host, port: port))
+                throw error
             }
-            try await Task.sleep(for: .milliseconds(10))
+            address.failToStart(ServerStartError(message: "VaultSim server on \(host):\(port) stopped before it listened"))
+        }
+        let timeout = Task {
+            try await Task.sleep(for: Self.startTimeout)
+            address.failToStart(ServerStartError(message: "VaultSim server did not start listening on \(host):\(port) within 20 s"))
+        }
+        defer { timeout.cancel() }
+        do {
+            try await withTaskCancellationHandler {
+                try await address.waitUntilBound()
+            } onCancel: {
+                address.failToStart(CancellationError())
+            }
+        } catch {
+            await group.triggerGracefulShutdown()
+            task.cancel()
+            throw error
         }
         return RunningServer(address: address, group: group, task: task)
+    }
+
+    /// Why the server could not listen, said plainly when the address is taken.
+    static func startFailure(_ error: any Error, host: String, port: Int) -> any Error {
+        let isInUse = (error as? IOError).map { $0.errnoCode == EADDRINUSE } ?? false
+        guard isInUse || "\(error)".localizedCaseInsensitiveContains("address already in use") else { return error }
+        return ServerStartError(message: "address \(host):\(port) is already in use (another vaultsim serve, or another "
+            + "program, listens there); stop it or choose another port")
     }
 }
 

@@ -28,9 +28,10 @@ enum GrantsEndpoint {
         let sandbox = call.sandbox
         guard let existing = try sandbox.store.grant(id: grantID) else { throw VaultError.grantNotFound(grantID) }
         if existing.status == .deleted { throw VaultError.grantDeleted(grantID) }
-        let wasActive = existing.isActive
+        // Any grant not yet revoked becomes revoked (an expired or credential-revoked one too).
+        let wasActive = existing.status != .revoked
         let grant = wasActive ? try sandbox.store.revoke(grantID: grantID, reason: reason, at: sandbox.clock.now) ?? existing : existing
-        if wasActive { await revokeAtProvider(grant, call: call) }
+        if existing.status == .active { await revokeAtProvider(grant, call: call) }
         return (200, [
             "success": true, "message": .string(wasActive ? "Grant revoked" : "Grant was already revoked"),
             "grant_id": .string(grant.id), "revoked_at": .string((grant.revokedAt ?? sandbox.clock.now).rfc3339),

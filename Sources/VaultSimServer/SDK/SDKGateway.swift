@@ -46,22 +46,26 @@ struct SDKGateway: Sendable {
             let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters, transport: transport))
             return Self.json(result.status, result.body, actorID: actorID)
         } catch let error as VaultError {
-            return Self.json(error.status, error.body, actorID: actorID)
+            return Self.json(error.status, error.body, actorID: actorID, headers: error.headers)
         } catch let error as any HTTPResponseError {
             // Refused by the HTTP layer (a body over 1 MiB, say): same envelope, its own status.
             let status = Int(error.status.code)
             let failure = VaultError(status: status, code: "request_rejected", message: "\(error.status.reasonPhrase): \(error)")
             return Self.json(status, failure.body, actorID: actorID)
         } catch {
-            logger.error("SDK endpoint failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            let failure = VaultError(status: 500, code: "internal_error", message: "VaultSim internal error: \(error)")
+            // Only the error's type: a store error can quote a row, and rows hold tokens.
+            logger.error("SDK endpoint failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
+            let failure = VaultError(status: 500, code: "internal_error", message: "VaultSim internal error (\(type(of: error)))")
             return Self.json(500, failure.body, actorID: actorID)
         }
     }
 
-    static func json(_ status: Int, _ body: JSONValue, actorID: String?) -> Response {
+    static func json(_ status: Int, _ body: JSONValue, actorID: String?, headers extra: [String: String] = [:]) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let actorID, let name = HTTPField.Name("X-Alter-Actor-ID") { headers[name] = actorID }
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
+            if let name = HTTPField.Name(name) { headers[name] = value }
+        }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
     }
 }

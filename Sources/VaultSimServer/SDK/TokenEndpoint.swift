@@ -41,6 +41,18 @@ enum TokenEndpoint {
         }
     }
 
+    /// The app's and the grant's policies, on the virtual clock and the caller address.
+    private static func checkPolicies(_ context: VaultStore.GrantContext, sandbox: Sandbox, at now: Date) throws {
+        let address = sandbox.behaviour.callerAddress
+        for policy in context.policies {
+            var recent: [Date] = []
+            if case .rateLimit(_, let seconds) = policy.rule {
+                recent = try sandbox.store.handouts(grantID: context.grant.id, since: now.addingTimeInterval(-TimeInterval(seconds)))
+            }
+            if let violation = policy.violation(at: now, address: address, recentRequests: recent) { throw violation }
+        }
+    }
+
     /// The token response for a grant, and whether an expired access token had to be refreshed.
     private static func issue(grantID: String, call: SDKCall) async throws -> (Grant, JSONValue, refreshed: Bool) {
         let sandbox = call.sandbox
@@ -59,6 +71,7 @@ enum TokenEndpoint {
         case .deleted: throw VaultError.grantDeleted(grant.id)
         }
         guard let config = context.config, config.isConfigured else { throw VaultError.providerNotConfigured(grant.providerID) }
+        try checkPolicies(context, sandbox: sandbox, at: now)
         var fields: [String: JSONValue]
         var refreshed = false
         var scopeMismatch = false

@@ -66,6 +66,7 @@ extension VaultSimServer {
             let grant = try await credentials(sandbox).completeAuthorization(
                 providerID: seed.provider, code: code.code, codeVerifier: verifier,
                 expiresAt: seed.ttl.map { sandbox.clock.now.addingTimeInterval(TimeInterval($0)) })
+            for policy in seed.policies { try sandbox.store.add(policy: policy, grantID: grant.id) }
             if seed.status != .active {
                 return try sandbox.store.setStatus(seed.status, grantID: grant.id, reason: "seeded as \(seed.status.rawValue)",
                                                    at: sandbox.clock.now) ?? grant
