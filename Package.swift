@@ -19,19 +19,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        // Domain and store: sandboxes, apps, grants, credentials, the error contract, GRDB records. No HTTP.
+        // Domain and store: sandboxes, apps, grants, the vault's credentials, policies, the error
+        // contract, the vault's credential logic (talking to providers through ProviderTransport). No HTTP.
         .target(
             name: "VaultSimCore",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The fake providers (Google, internal API, ...), served from Fixtures/.
+        // The fake providers as authorization servers with their own store (Google, Slack, GitHub,
+        // the internal API), served from Fixtures/, and the gateway that dispatches by real host.
         .target(
             name: "VaultSimProviders",
             dependencies: [
@@ -42,7 +45,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The Hummingbird application: /sdk routes, HMAC verification, control API, providers mounted.
+        // The Hummingbird application: /sdk routes, HMAC verification, control API, providers mounted,
+        // the vault's HTTP client to the providers (AsyncHTTPClient on loopback).
         .target(
             name: "VaultSimServer",
             dependencies: [
@@ -51,33 +55,39 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Scenario model and loader, runner, driver processes, expectations, leak scanner, reports.
+        // Scenario model and loader, runner, driver processes, expectations, leak scanner, catalogue, reports.
         .target(
             name: "VaultSimScenarios",
             dependencies: [
                 "VaultSimCore",
+                "VaultSimProviders",
                 "VaultSimServer",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // The CLI: one ParsableCommand per subcommand.
         .executableTarget(
             name: "vaultsim",
             dependencies: [
+                "VaultSimCore",
+                "VaultSimProviders",
                 "VaultSimScenarios",
                 "VaultSimServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -87,16 +97,23 @@ let package = Package(
         .testTarget(
             name: "VaultSimServerTests",
             dependencies: [
+                "VaultSimCore",
                 "VaultSimServer",
                 "VaultSimProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(
             name: "VaultSimScenariosTests",
             dependencies: [
+                "VaultSimCore",
+                "VaultSimProviders",
+                "VaultSimServer",
                 "VaultSimScenarios",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             exclude: ["drivers"]
         ),

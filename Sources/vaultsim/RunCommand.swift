@@ -38,8 +38,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How many scenarios to run at once.")
     var jobs: Int = 1
 
-    @Option(name: .long, help: "The SDK's HTTP timeout in seconds, unless a scenario sets its own.")
+    @Option(name: .long, help: "The SDK's HTTP timeout in seconds (more than 0, at most 3600), unless a scenario sets its own.")
     var sdkTimeout: Double = 10
+
+    /// The longest SDK timeout a run accepts (the loader holds `given.client.timeout` to the same).
+    static let maxSDKTimeout: Double = 3600
 
     @Flag(name: .long, help: "Print the driver's log (the SDK's stderr) of every failed scenario.")
     var verbose = false
@@ -55,7 +58,10 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("--sdk takes a pinned requirement such as alter-sdk==0.10.0, got '\(sdk)'")
             }
         }
-        guard sdkTimeout > 0 else { throw ValidationError("--sdk-timeout must be positive") }
+        // NaN fails every comparison, so it is refused with the rest.
+        guard sdkTimeout.isFinite, sdkTimeout > 0, sdkTimeout <= Self.maxSDKTimeout else {
+            throw ValidationError("--sdk-timeout must be a number of seconds more than 0 and at most \(Int(Self.maxSDKTimeout)), got \(sdkTimeout)")
+        }
     }
 
     func run() async throws {
@@ -68,6 +74,10 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func runSuite() async throws {
+        // Found before anything runs, not after the whole suite did.
+        if let junit, let problem = Self.junitProblem(at: junit) {
+            throw UserError.badInput("cannot write the JUnit report to \(junit): \(problem)")
+        }
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
 
@@ -101,8 +111,8 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw UserError.badInput("cannot prepare the driver: \(error)")
         }
-        guard command.resolvedExecutable() != nil else {
-            throw UserError.badInput("the driver command '\(command.executable)' is not an executable file or a program on PATH")
+        if let problem = command.executableProblem {
+            throw UserError.badInput("the driver command cannot be run: \(problem)")
         }
 
         let fixtures: FixtureLibrary
@@ -127,7 +137,7 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 try JUnitReport.xml(summary).write(toFile: junit, atomically: true, encoding: .utf8)
             } catch {
-                throw UserError.badInput("cannot write the JUnit report to \(junit): \(error)")
+                throw UserError.badInput("cannot write the JUnit report to \(junit): \(Self.shortReason(error))")
             }
         }
         var uncovered = 0
@@ -141,5 +151,37 @@ struct RunCommand: AsyncParsableCommand {
             printError("vaultsim: \(uncovered) contract item(s) have no passing scenario (--require-coverage)")
             throw ExitCode(1)
         }
+    }
+
+    /// Why a JUnit report could not be written at `path`, in a few words; nil when it can. The
+    /// report is written atomically (a temporary file in the same folder, then a rename), so what
+    /// matters is that the folder exists and takes a new file: a probe file is made and removed.
+    static func junitProblem(at path: String) -> String? {
+        guard !path.isEmpty else { return "the path is empty" }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if path.hasSuffix("/") || (fm.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            return "it is a folder; name a file in it"
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        let folder = parent.isEmpty ? "." : parent
+        guard fm.fileExists(atPath: folder, isDirectory: &isDirectory) else { return "the folder \(folder) does not exist" }
+        guard isDirectory.boolValue else { return "\(folder) is not a folder" }
+        let probe = (folder as NSString).appendingPathComponent(".vaultsim-junit-probe-\(UUID().uuidString)")
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+        _ = close(descriptor)
+        _ = unlink(probe)
+        return nil
+    }
+
+    /// The POSIX reason inside a Foundation file error ("Permission denied"), not its whole dump.
+    static func shortReason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(truncatingIfNeeded: underlying.code)))
+        }
+        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(truncatingIfNeeded: nsError.code))) }
+        return nsError.localizedDescription
     }
 }

@@ -28,11 +28,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The SQLite file of the default app.", valueName: "path"))
     var db = ".vaultsim/serve.sqlite"
 
+    @Option(help: ArgumentHelp("Journal, audit and token-request rows older than this many days (virtual clock) are deleted.", valueName: "days"))
+    var retentionDays = 7
+
+    @Option(help: ArgumentHelp("At most this many rows of each journal are kept per sandbox (the newest).", valueName: "rows"))
+    var retentionRows = 100_000
+
     func validate() throws {
         guard host == "127.0.0.1" || host == "localhost" else {
             throw ValidationError("--host must be 127.0.0.1 or localhost: the SDK refuses plain http to any other host")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        guard (1...3650).contains(retentionDays) else { throw ValidationError("--retention-days must be 1–3650") }
+        guard (1_000...100_000_000).contains(retentionRows) else { throw ValidationError("--retention-rows must be 1000–100000000") }
     }
 
     func run() async throws {
@@ -44,7 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
             layout = try ProjectLayout.locate()
             fixtures = try FixtureLibrary(root: layout.fixtures)
             let dbURL = URL(fileURLWithPath: db)
-            try FileManager.default.createDirectory(at: dbURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: dbURL.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
             isNew = !FileManager.default.fileExists(atPath: dbURL.path)
             let providersURL = dbURL.deletingPathExtension().appendingPathExtension("providers.sqlite")
             if !isNew, !FileManager.default.fileExists(atPath: providersURL.path) {
@@ -52,6 +61,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             sandbox = try Sandbox.open(name: "default", store: VaultStore.file(at: dbURL.path),
                                        providerDatabase: Sandbox.fileProviderDatabase(at: providersURL.path))
+            // The databases hold the API key and tokens: the user's eyes only (WAL files included).
+            for file in [dbURL.path, providersURL.path].flatMap({ [$0, $0 + "-wal", $0 + "-shm"] })
+            where FileManager.default.fileExists(atPath: file) {
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+            }
         } catch {
             printError("vaultsim: \(error)")
             throw ExitCode(2)
@@ -61,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "vaultsim.serve")
         logger.logLevel = .info
         let server = VaultSimServer(registry: registry, fixtures: fixtures, logger: logger)
-        let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm])
+        let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm], retention: JournalRetention(maxAge: TimeInterval(retentionDays) * 86400, maxRows: retentionRows))
         do {
             try server.prepare(sandbox)
             if isNew { try await seedDemo(sandbox, server: server) }

@@ -12,7 +12,7 @@ struct VaultSimCommand: AsyncParsableCommand {
             `vaultsim serve` gives an app a working vault and providers on localhost.
             Exit codes: 0 success, 1 scenarios failed, 2 bad input.
             """,
-        subcommands: [RunCommand.self, ServeCommand.self],
+        subcommands: [RunCommand.self, ServeCommand.self, BenchCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Like the default entry point, but bad command lines exit with 2 (bad input), not 64.

@@ -56,7 +56,7 @@ struct SDKRoutesTests {
         let (status, json, _) = try await post("/sdk/token", #"{"grant_id":"nope","reason":null,"request":{"method":"GET","url":"https://x"}}"#)
         #expect(status == 404)
         #expect(json["detail"]?["error"] == "grant_not_found")
-        #expect(json["detail"]?["message"] == "OAuth grant not found for the given grant_id")
+        #expect(json["detail"]?["message"] == "OAuth grant not found: this app has no grant 'nope'")
         #expect(json["detail"]?["details"]?["grant_id"] == "nope")
     }
 

@@ -44,35 +44,42 @@ extension VaultError {
         VaultError(status: 401, code: code, message: message)
     }
 
+    // The messages differ from alter-sdk's built-in defaults on purpose: a scenario that checks
+    // the message then proves the SDK read the body rather than falling back to its default.
+
     public static func grantNotFound(_ grantID: String) -> VaultError {
-        VaultError(status: 404, code: "grant_not_found", message: "OAuth grant not found for the given grant_id",
+        VaultError(status: 404, code: "grant_not_found", message: "OAuth grant not found: this app has no grant '\(grantID)'",
                    details: ["grant_id": .string(grantID)])
     }
 
-    public static func grantRevoked(_ grantID: String) -> VaultError {
-        VaultError(status: 403, code: "grant_revoked", message: "Grant has been revoked. User must re-authorize.",
+    public static func grantRevoked(_ grantID: String, reason: String? = nil) -> VaultError {
+        VaultError(status: 403, code: "grant_revoked",
+                   message: "Grant has been revoked\(reason.map { " (\($0))" } ?? ""). The user must re-authorize through Connect.",
                    topLevel: ["grant_id": .string(grantID)])
     }
 
     public static func credentialRevoked(_ grantID: String, reason: String) -> VaultError {
-        VaultError(status: 403, code: "credential_revoked", message: "Underlying OAuth connection has been revoked. User must re-authorize.",
+        VaultError(status: 403, code: "credential_revoked",
+                   message: "Underlying OAuth connection has been revoked: \(reason.hasSuffix(".") ? String(reason.dropLast()) : reason). The user must re-authorize.",
                    details: ["reason": .string(reason)], topLevel: ["grant_id": .string(grantID)])
     }
 
     public static func grantExpired(_ grantID: String, expiredAt: Date?) -> VaultError {
         var details: [String: JSONValue] = ["grant_id": .string(grantID)]
         if let expiredAt { details["expired_at"] = .string(expiredAt.rfc3339) }
-        return VaultError(status: 403, code: "grant_expired", message: "Grant expired per TTL policy", details: details)
+        return VaultError(status: 403, code: "grant_expired",
+                          message: "Grant expired per its TTL policy\(expiredAt.map { " at \($0.rfc3339)" } ?? ""); the user must re-authorize.",
+                          details: details)
     }
 
     public static func grantDeleted(_ grantID: String) -> VaultError {
-        VaultError(status: 410, code: "grant_deleted", message: "Grant has been deleted. The user must connect again.",
+        VaultError(status: 410, code: "grant_deleted", message: "Grant has been deleted by the developer; the user must connect again.",
                    details: ["grant_id": .string(grantID)])
     }
 
     /// A refresh of this grant is running now and the vault is set not to wait for it.
     public static func refreshInProgress(_ grantID: String) -> VaultError {
-        VaultError(status: 409, code: "token_refresh_in_progress", message: "Token refresh in progress. Retry shortly.",
+        VaultError(status: 409, code: "token_refresh_in_progress", message: "Token refresh in progress for this grant; retry in a moment.",
                    topLevel: ["grant_id": .string(grantID)])
     }
 

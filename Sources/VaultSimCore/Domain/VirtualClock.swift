@@ -23,12 +23,17 @@ public final class VirtualClock: Sendable {
         state.withLock { $0.frozenAt ?? Date().addingTimeInterval($0.offset) }
     }
 
-    /// Moves virtual time forward; a negative, non-finite or huge amount is refused.
-    public func advance(by seconds: TimeInterval) {
-        guard seconds.isFinite, seconds >= 0, seconds <= Self.maxShift else { return }
-        state.withLock { state in
+    /// Moves virtual time forward; returns false, changing nothing, for a negative or
+    /// non-finite amount or one that would put the clock more than `maxShift` from the wall clock.
+    @discardableResult
+    public func advance(by seconds: TimeInterval) -> Bool {
+        guard seconds.isFinite, seconds >= 0, seconds <= Self.maxShift else { return false }
+        return state.withLock { state in
+            let ahead = (state.frozenAt?.timeIntervalSinceNow ?? state.offset) + seconds
+            guard ahead <= Self.maxShift else { return false }
             state.offset += seconds
             state.frozenAt = state.frozenAt?.addingTimeInterval(seconds)
+            return true
         }
     }
 

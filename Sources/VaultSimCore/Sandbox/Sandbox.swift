@@ -11,7 +11,9 @@ public final class Sandbox: Sendable {
     public let id: String
     public let name: String
     public let app: App
-    /// The app's API key. Kept in memory only so a runner or `vaultsim serve` can hand it out.
+    /// The app's API key, so a runner or `vaultsim serve` can hand it out. The vault checks keys
+    /// by their SHA-256 only; the plaintext is also kept in `sandbox_meta` so `serve` can print
+    /// it after a restart — `serve` makes its database files readable by the user only.
     public let apiKey: String
     public let store: VaultStore
     /// The providers' own database (authorization-server state); see `ProviderStore`.

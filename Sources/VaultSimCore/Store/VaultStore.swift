@@ -102,7 +102,9 @@ extension VaultStore {
 
     /// Marks the grant revoked at the vault. Returns the updated grant.
     public func revoke(grantID: String, reason: String?, at date: Date) throws -> Grant? {
-        try setStatus(.revoked, grantID: grantID, reason: reason, at: date)
+        // A deleted grant stays deleted (it answers 410, not 403).
+        if let grant = try grant(id: grantID), grant.status == .deleted { return grant }
+        return try setStatus(.revoked, grantID: grantID, reason: reason, at: date)
     }
 
     /// Moves a grant to another status (revoked, credential_revoked, expired, deleted), with

@@ -16,13 +16,13 @@ public struct CredentialService: Sendable {
     /// request that waited for another's refresh did not).
     public func credential(for context: VaultStore.GrantContext) async throws(VaultError) -> (VaultCredential, refreshed: Bool) {
         let grant = context.grant
-        guard let credential = context.credential else { throw Self.credentialRevoked(grant.id, "the vault holds no credential for it") }
+        guard let credential = context.credential else { throw try dead(grant, "the vault holds no credential for it") }
         if credential.isFresh(at: sandbox.clock.now) { return (credential, false) }
         if sandbox.behaviour.refreshWhileRefreshing == .conflict, sandbox.refreshes.isRunning(grant.id) {
             throw VaultError.refreshInProgress(grant.id)
         }
         guard credential.refreshToken != nil else {
-            throw Self.credentialRevoked(grant.id, "the access token expired and the provider gave no refresh token")
+            throw try dead(grant, "the access token expired and the provider gave no refresh token")
         }
         guard let provider = ProviderCatalog.descriptor(id: grant.providerID), let config = context.config else {
             throw VaultError.providerNotConfigured(grant.providerID)
@@ -38,6 +38,16 @@ public struct CredentialService: Sendable {
         } catch {
             throw VaultError(status: 500, code: "internal_error", message: "refreshing the credential failed: \(type(of: error))")
         }
+    }
+
+    /// The grant can never give a credential again: it becomes credential_revoked.
+    private func dead(_ grant: Grant, _ why: String) throws(VaultError) -> VaultError {
+        do {
+            try sandbox.store.setStatus(.credentialRevoked, grantID: grant.id, reason: why, at: sandbox.clock.now)
+        } catch {
+            return Self.storeFailure(error)
+        }
+        return Self.credentialRevoked(grant.id, why)
     }
 
     /// Whether a refresh of this grant is running now (for the vault's 409 mode).

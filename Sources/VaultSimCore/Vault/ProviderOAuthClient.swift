@@ -59,7 +59,10 @@ public struct ProviderOAuthClient: Sendable {
 
     public func refresh(token: String, provider: ProviderDescriptor, config: ProviderConfig) async throws(ProviderOAuthError) -> ProviderTokenSet {
         let endpoints = try Self.endpoints(provider)
-        return try await tokenCall(endpoints, fields: [("grant_type", "refresh_token"), ("refresh_token", token)], config: config)
+        let set = try await tokenCall(endpoints, fields: [("grant_type", "refresh_token"), ("refresh_token", token)], config: config)
+        // Refreshed tokens expire; an answer without expires_in is one the vault cannot schedule.
+        guard set.expiresIn != nil else { throw .unavailable("the refresh answer has no expires_in") }
+        return set
     }
 
     /// Reads who the account is with a fresh access token.

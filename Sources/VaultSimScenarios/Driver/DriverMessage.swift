@@ -40,12 +40,31 @@ public struct DriverCommand: Sendable, CustomStringConvertible {
 
     public var description: String { ([executable] + arguments).joined(separator: " ") }
 
-    /// The executable's path if it exists and can be run (a bare name is looked up in `PATH`).
+    /// The executable's path if it is a file that can be run (a bare name is looked up in `PATH`).
+    /// A folder does not count, though it has the execute bit.
     public func resolvedExecutable() -> String? {
-        let fm = FileManager.default
-        if executable.contains("/") { return fm.isExecutableFile(atPath: executable) ? executable : nil }
+        if executable.contains("/") { return Self.isRunnableFile(executable) ? executable : nil }
         let path = environment["PATH"] ?? ProcessInfo.processInfo.environment["PATH"] ?? ""
-        return path.split(separator: ":").map { "\($0)/\(executable)" }.first { fm.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/\(executable)" }.first(where: Self.isRunnableFile)
+    }
+
+    /// Why the executable cannot be run, said for the user; nil when it can.
+    public var executableProblem: String? {
+        guard resolvedExecutable() == nil else { return nil }
+        guard executable.contains("/") else { return "'\(executable)' is not a program on PATH" }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: executable, isDirectory: &isDirectory) else {
+            return "'\(executable)' does not exist"
+        }
+        return isDirectory.boolValue
+            ? "'\(executable)' is a folder, not a program"
+            : "'\(executable)' is not executable (chmod +x it, or name its interpreter first)"
+    }
+
+    static func isRunnableFile(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
+            && FileManager.default.isExecutableFile(atPath: path)
     }
 }
 

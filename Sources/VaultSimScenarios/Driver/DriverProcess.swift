@@ -29,6 +29,17 @@ public actor DriverProcess {
     private let kills: AsyncStream<Void>.Continuation
     /// The task that owns the process (kept so it is not lost; its end is seen through `exitStatus`).
     private var runner: Task<Void, Never>?
+    /// The driver's process id and start time (to tell it from a later process given the same id).
+    private var driverProcess: DriverProcessTree.Entry?
+    /// Every process seen below the driver while it ran. A child that called setsid() left the
+    /// driver's session and process group, and once the driver exits it is the child of init:
+    /// only this record still ties it to the driver.
+    private var descendants: [Int32: UInt64] = [:]
+    /// The processes the driver left behind, killed when it ended.
+    public private(set) var killedLeftovers: [Int32] = []
+    private var leftovers: [DriverProcessTree.Entry] = []
+    private var lastDescendantScan: ContinuousClock.Instant?
+    private var sweptAfterExit = false
 
     /// How much of stderr is kept in memory. Past it the rest is dropped and the scenario fails,
     /// since the leak check could not see it (a babbling driver must not exhaust memory).
@@ -52,20 +63,27 @@ public actor DriverProcess {
 
     private func setRunner(_ task: Task<Void, Never>) { runner = task }
 
+    private func started(pid: Int32) {
+        driverProcess = DriverProcessTree.stat(of: pid).map { DriverProcessTree.Entry(pid: pid, startTime: $0.startTime) }
+            ?? DriverProcessTree.Entry(pid: pid, startTime: 0)
+    }
+
     private func runProcess(lines: AsyncStream<String>, killStream: AsyncStream<Void>) async {
         let executable: Executable = command.executable.contains("/")
             ? .path(FilePath(command.executable)) : .name(command.executable)
         var environment: [Environment.Key: String?] = [:]
         for (key, value) in command.environment { environment[Environment.Key(rawValue: key)!] = value }
-        // Its own process group, so that a kill also reaches anything the driver started
-        // (a child holding stdout open would otherwise keep the pipes from closing).
+        // Its own session (and so its own process group), so that a kill also reaches anything the
+        // driver started (a child holding stdout open would otherwise keep the pipes from closing).
+        // What leaves the session is found by `descendants` and killed when the driver ends.
         var options = PlatformOptions()
-        options.processGroupID = 0
+        options.createSession = true
         do {
             let result = try await run(
                 executable, arguments: Arguments(command.arguments), environment: .inherit.updating(environment),
                 platformOptions: options, input: .inputWriter, output: .sequence, error: .sequence
             ) { execution in
+                let pid = execution.processIdentifier.value
                 await withTaskGroup(of: String.self) { group in
                     group.addTask {
                         for await line in lines {
@@ -75,6 +93,8 @@ public actor DriverProcess {
                         return "stdin"
                     }
                     group.addTask {
+                        // Known before any reply is read, so that replies can note the driver's children.
+                        await self.started(pid: pid)
                         do {
                             for try await line in execution.standardOutput.strings(bufferingPolicy: .maxLineLength(64 << 20)) {
                                 await self.received(line)
@@ -156,6 +176,8 @@ public actor DriverProcess {
             }
             return
         }
+        // What the driver started for this command is its child now; later it may not be.
+        recordDescendants(throttled: true)
         if message["ok"]?.boolValue == true {
             continuation.resume(returning: .result(message["result"] ?? .null))
         } else if let text = message["protocol_error"]?.stringValue {
@@ -201,6 +223,7 @@ public actor DriverProcess {
 
     private func finished(status: String) {
         exitStatus = status
+        killLeftovers()
         fail("the driver exited (\(status))\(stderrTail)")
         kills.finish()
         outgoing.finish()
@@ -208,9 +231,37 @@ public actor DriverProcess {
 
     /// Records the first failure, fails every pending call with it and kills the process.
     private func fail(_ message: String) {
-        if failure == nil { failure = DriverFailure(message: message) }
+        if failure == nil {
+            failure = DriverFailure(message: message)
+            // Before the kill, while what the driver started is still its child.
+            recordDescendants()
+        }
         failPending(failure!)
         kills.yield()
+    }
+
+    /// Notes every process now below the driver, while the driver still runs (after it exits,
+    /// nothing links an orphan to it). `throttled`: at most one look every 50 ms (replies can come
+    /// in hundreds; shutdown looks again before the driver is told to exit).
+    private func recordDescendants(throttled: Bool = false) {
+        guard exitStatus == nil, let driver = driverProcess else { return }
+        let now = ContinuousClock.now
+        if throttled, let last = lastDescendantScan, now - last < .milliseconds(50) { return }
+        lastDescendantScan = now
+        guard DriverProcessTree.isSame(driver) else { return }
+        for entry in DriverProcessTree.descendants(of: driver.pid) { descendants[entry.pid] = entry.startTime }
+    }
+
+    /// Kills, once the driver is gone or given up on, every process recorded below it and every
+    /// process still in its session or process group.
+    private func killLeftovers() {
+        guard let driver = driverProcess else { return }
+        var targets = descendants.map { DriverProcessTree.Entry(pid: $0.key, startTime: $0.value) }
+        targets += DriverProcessTree.members(ofSessionOrGroup: driver.pid, startedSince: driver.startTime)
+        let killed = DriverProcessTree.killAll(targets)
+        leftovers += killed
+        killedLeftovers += killed.map(\.pid)
+        descendants = [:]
     }
 
     private func failPending(_ failure: DriverFailure) {
@@ -222,22 +273,43 @@ public actor DriverProcess {
     // MARK: Shutdown and output
 
     /// Closes stdin so the driver exits; kills it if it has not exited within `grace`.
-    /// Returns its termination status.
+    /// Returns its termination status. Whatever the driver started is killed with it, children
+    /// that left its session included.
     @discardableResult
     public func shutdown(grace: Duration = .seconds(5)) async -> String {
+        recordDescendants()
         outgoing.finish()
-        let deadline = ContinuousClock.now + grace
-        while exitStatus == nil, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        await waitForExit(until: ContinuousClock.now + grace)
+        if exitStatus == nil {
+            recordDescendants()
+            kills.yield()
+            await waitForExit(until: ContinuousClock.now + .seconds(5))
         }
         if exitStatus == nil {
-            kills.yield()
-            let killDeadline = ContinuousClock.now + .seconds(5)
-            while exitStatus == nil, ContinuousClock.now < killDeadline {
-                try? await Task.sleep(for: .milliseconds(20))
-            }
+            // Something outside the process group still holds the pipes.
+            killLeftovers()
+            await waitForExit(until: ContinuousClock.now + .seconds(2))
+        }
+        // SIGKILL is not instant: wait (briefly) until the leftovers are really gone, so that none
+        // outlives the scenario.
+        let sweepDeadline = ContinuousClock.now + .seconds(2)
+        while leftovers.contains(where: DriverProcessTree.isAlive), ContinuousClock.now < sweepDeadline {
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return exitStatus ?? "still running after SIGKILL (abandoned)"
+    }
+
+    /// Waits until the process has ended and its pipes have closed, or `deadline`. Once the driver
+    /// itself has exited, what is left below it is killed at once: if a child holds the pipes,
+    /// waiting for them would only wait out the deadline.
+    private func waitForExit(until deadline: ContinuousClock.Instant) async {
+        while exitStatus == nil, ContinuousClock.now < deadline {
+            if !sweptAfterExit, let driver = driverProcess, DriverProcessTree.hasExited(driver) {
+                sweptAfterExit = true
+                killLeftovers()
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Everything the driver wrote on stderr (the SDK's log).
@@ -255,4 +327,121 @@ public actor DriverProcess {
     }
 
     static func clip(_ text: String) -> String { text.count > 200 ? String(text.prefix(200)) + "…" : text }
+}
+
+/// The processes below a driver, read from Linux's /proc (elsewhere: none are found, and only the
+/// process group is killed). Entries carry the start time so that a process id the kernel has
+/// given to someone else since is never signalled.
+enum DriverProcessTree {
+    struct Entry: Sendable, Hashable {
+        var pid: Int32
+        /// In clock ticks after boot (/proc/PID/stat field 22).
+        var startTime: UInt64
+    }
+
+    struct Stat: Sendable {
+        var pid: Int32
+        var state: Character
+        var parent: Int32
+        var group: Int32
+        var session: Int32
+        var startTime: UInt64
+    }
+
+    /// Every process below `root`: its children, theirs, and so on.
+    static func descendants(of root: Int32) -> [Entry] {
+        var children: [Int32: [Stat]] = [:]
+        for process in all() { children[process.parent, default: []].append(process) }
+        var found: [Entry] = []
+        var seen: Set<Int32> = [root]
+        var queue = [root]
+        while let pid = queue.popLast() {
+            for child in children[pid] ?? [] where seen.insert(child.pid).inserted {
+                found.append(Entry(pid: child.pid, startTime: child.startTime))
+                queue.append(child.pid)
+            }
+        }
+        return found
+    }
+
+    /// Processes in the session or process group that `leader` led, started no earlier than it.
+    static func members(ofSessionOrGroup leader: Int32, startedSince startTime: UInt64) -> [Entry] {
+        let me = getpid()
+        return all().filter { ($0.session == leader || $0.group == leader) && $0.startTime >= startTime && $0.pid != me && $0.pid != leader }
+            .map { Entry(pid: $0.pid, startTime: $0.startTime) }
+    }
+
+    /// Sends SIGKILL to each entry that still names the same living process; returns those signalled.
+    static func killAll(_ entries: [Entry]) -> [Entry] {
+        var killed: [Entry] = []
+        for entry in Set(entries) where isAlive(entry) {
+            if kill(entry.pid, SIGKILL) == 0 { killed.append(entry) }
+        }
+        return killed
+    }
+
+    /// True while the process runs (an exited one awaiting its parent's wait does not count).
+    static func isAlive(_ entry: Entry) -> Bool {
+        guard let info = stat(of: entry.pid), info.startTime == entry.startTime else { return false }
+        return info.state != "Z" && info.state != "X"
+    }
+
+    /// True while some process with this id runs (zombies do not count).
+    static func isRunning(pid: Int32) -> Bool {
+        guard let info = stat(of: pid) else { return false }
+        return info.state != "Z" && info.state != "X"
+    }
+
+    /// True once the process has exited (awaiting its parent's wait or gone). Never true where
+    /// /proc cannot tell.
+    static func hasExited(_ entry: Entry) -> Bool {
+        #if os(Linux)
+        return !isAlive(entry)
+        #else
+        return false
+        #endif
+    }
+
+    /// True while `entry` still names the process it was recorded for.
+    static func isSame(_ entry: Entry) -> Bool {
+        #if os(Linux)
+        return stat(of: entry.pid)?.startTime == entry.startTime
+        #else
+        return false
+        #endif
+    }
+
+    static func all() -> [Stat] {
+        #if os(Linux)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int32.init).compactMap(stat(of:))
+        #else
+        return []
+        #endif
+    }
+
+    static func stat(of pid: Int32) -> Stat? {
+        #if os(Linux)
+        let descriptor = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { _ = close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        return parse(buffer[..<count], pid: pid)
+        #else
+        return nil
+        #endif
+    }
+
+    /// `PID (COMM) STATE PPID PGRP SESSION ... STARTTIME ...`; COMM may hold spaces and parentheses,
+    /// so the fields are counted from the last ')'.
+    static func parse(_ line: ArraySlice<UInt8>, pid: Int32) -> Stat? {
+        guard let commEnd = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = line[(commEnd + 1)...].split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+        // fields[0] is field 3 of proc(5) (state), so field N is fields[N - 3].
+        guard fields.count > 19, let state = fields[0].first, let parent = Int32(fields[1]), let group = Int32(fields[2]),
+              let session = Int32(fields[3]), let startTime = UInt64(fields[19]) else { return nil }
+        return Stat(pid: pid, state: state, parent: parent, group: group, session: session, startTime: startTime)
+    }
 }

@@ -151,6 +151,10 @@ public enum ScenarioLoader {
             guard case .mapping = item.value else { throw ScenarioLoadError(item.location, "\(here) must be a mapping") }
             var json = item.json.objectValue ?? [:]
             var reader = try MappingReader(item, context: here)
+            let allowed = ["name", "type", "time_zone", "days", "hours", "cidrs", "requests", "per"]
+            for key in reader.keys where !allowed.contains(key) {
+                throw ScenarioLoadError(reader.node(key)?.location ?? item.location, "\(here): unknown key '\(key)' (known: \(allowed.joined(separator: ", ")))")
+            }
             if let per = reader.node("per") {
                 json["per_seconds"] = .number(try StepParser.duration(per, context: "\(here).per").rounded())
                 json["per"] = nil
@@ -232,7 +236,7 @@ public enum ScenarioLoader {
             }
             client.vault = value
         }
-        client.timeout = try reader.double("timeout")
+        client.timeout = try reader.seconds("timeout", atMost: 3600)
         if let node = reader.node("base_path") {
             let path = try MappingReader.string(node, "given.client.base_path")
             guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#") else {
@@ -320,7 +324,9 @@ public enum ScenarioLoader {
     static func parseFault(_ node: YAMLNode, provider: String, context: String) throws(ScenarioLoadError) -> ProviderFault {
         var reader = try MappingReader(node, context: context)
         let status = try reader.int("status") ?? 500
-        guard (100...599).contains(status) else { throw ScenarioLoadError(node.location, "\(context).status must be an HTTP status (100–599)") }
+        guard (200...599).contains(status) else {
+            throw ScenarioLoadError(node.location, "\(context).status must be an HTTP status 200–599 (a 1xx is not a final answer)")
+        }
         var headers: [String: String] = [:]
         for (name, value) in try reader.stringMap("headers") ?? [:] { headers[name] = value.stringValue }
         var body = ""

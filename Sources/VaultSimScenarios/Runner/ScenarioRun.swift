@@ -310,7 +310,9 @@ struct StepContext: Sendable {
             case .deleteGrant(let grant):
                 try sandbox.store.setStatus(.deleted, grantID: grantID(grant), reason: "deleted by the developer", at: sandbox.clock.now)
             case .advanceClock(let seconds):
-                sandbox.clock.advance(by: seconds)
+                guard sandbox.clock.advance(by: seconds) else {
+                    throw ScenarioStepError(message: "the clock cannot go more than 100 years past today")
+                }
             case .setClock(let date):
                 guard sandbox.clock.set(to: date) else { throw ScenarioStepError(message: "\(date.rfc3339) is too far from today") }
             case .freezeClock(let frozen):

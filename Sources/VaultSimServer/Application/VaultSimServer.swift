@@ -50,7 +50,7 @@ public struct VaultSimServer: Sendable {
     }
 
     /// Every route of the server, for the router and for its `RouteTable` alike.
-    private func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<BasicRequestContext>) {
         SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, logger: logger)).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
         ControlRoutes(server: self).add(to: router)

@@ -141,7 +141,41 @@ struct ControlRoutes: Sendable {
                             + "\(limit) s (100 years), which dates cannot go beyond", details: ["field": "seconds"])
                 }
                 sandbox.clock.advance(by: TimeInterval(seconds))
-                return (200, ["now": .string(sandbox.clock.now.rfc3339), "offset_seconds": .number(sandbox.clock.offsetSeconds)])
+                try sandbox.saveClock()
+                return (200, Self.clock(sandbox))
+            }
+        }
+        routes.get("\(p)/sandboxes/:id/clock") { _, context in
+            try await run(context) { sandbox, _ in (200, Self.clock(sandbox)) }
+        }
+        routes.put("\(p)/sandboxes/:id/clock") { request, context in
+            try await run(context) { sandbox, _ in
+                // {"now": RFC 3339 with a zone} sets the clock; {"frozen": bool} stops or restarts it; both may be given.
+                let body = try await Self.object(request)
+                for key in body.keys where key != "now" && key != "frozen" {
+                    throw VaultError.badRequest("Setting the clock: unknown member '\(key)' (known: now, frozen)", details: ["field": .string(key)])
+                }
+                // Both members are checked before either is applied.
+                var now: Date?
+                if let value = body["now"] {
+                    guard let text = value.stringValue, let date = try? Date(text, strategy: .iso8601),
+                          abs(date.timeIntervalSinceNow) <= VirtualClock.maxShift else {
+                        throw VaultError.badRequest("Setting the clock: 'now' must be an RFC 3339 date-time with a zone, within 100 years of today",
+                                                    details: ["field": "now"])
+                    }
+                    now = date
+                }
+                var frozen: Bool?
+                if let value = body["frozen"] {
+                    guard let flag = value.boolValue else {
+                        throw VaultError.badRequest("Setting the clock: 'frozen' must be true or false", details: ["field": "frozen"])
+                    }
+                    frozen = flag
+                }
+                if let now { sandbox.clock.set(to: now) }
+                if let frozen { sandbox.clock.freeze(frozen) }
+                try sandbox.saveClock()
+                return (200, Self.clock(sandbox))
             }
         }
         routes.get("\(p)/sandboxes/:id/audit") { _, context in
@@ -223,6 +257,11 @@ struct ControlRoutes: Sendable {
 
     /// An integer member of a body within `range`; nil when absent or null. Anything else — another
     /// type, a fraction, a number out of range (`1e300` included) — is a 400 naming the field.
+    static func clock(_ sandbox: Sandbox) -> JSONValue {
+        ["now": .string(sandbox.clock.now.rfc3339), "offset_seconds": .number(sandbox.clock.offsetSeconds.rounded()),
+         "frozen": .bool(sandbox.clock.isFrozen)]
+    }
+
     static func integer(_ name: String, in body: JSONObject, range: ClosedRange<Int>, for place: String) throws -> Int? {
         guard let value = body[name], !value.isNull else { return nil }
         let expected = "\(place): '\(name)' must be an integer \(range.lowerBound)–\(range.upperBound), got \(shown(value))"

@@ -16,8 +16,14 @@ enum GrantsEndpoint {
         let store = call.sandbox.store
         let (grants, total) = try store.oauthGrants(providerID: providerID, statuses: Grant.Status.listed, limit: limit, offset: offset)
         let configs = Dictionary(try store.allProviderConfigs().map { ($0.providerID, $0) }, uniquingKeysWith: { a, _ in a })
+        let now = call.sandbox.clock.now
         return (200, [
-            "grants": .array(grants.map { wire($0, scopeMismatch: !(configs[$0.providerID]?.missingScopes(in: $0.scopes).isEmpty ?? true)) }), "total": .number(Double(total)), "limit": .number(Double(limit)),
+            "grants": .array(grants.map { grant in
+                // A TTL that passed shows as expired at once, before the next token request records it.
+                var shown = grant
+                if shown.status == .active, let expiresAt = shown.expiresAt, expiresAt <= now { shown.status = .expired }
+                return wire(shown, scopeMismatch: !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
+            }), "total": .number(Double(total)), "limit": .number(Double(limit)),
             "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
         ])
     }

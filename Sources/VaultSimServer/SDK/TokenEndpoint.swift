@@ -65,7 +65,7 @@ enum TokenEndpoint {
                 try sandbox.store.setStatus(.expired, grantID: grant.id, reason: "the grant's TTL passed", at: now)
                 throw VaultError.grantExpired(grant.id, expiredAt: expiresAt)
             }
-        case .revoked: throw VaultError.grantRevoked(grant.id)
+        case .revoked: throw VaultError.grantRevoked(grant.id, reason: grant.revokeReason)
         case .credentialRevoked: throw VaultError.credentialRevoked(grant.id, reason: grant.revokeReason ?? "the provider refused the refresh")
         case .expired: throw VaultError.grantExpired(grant.id, expiredAt: grant.expiresAt)
         case .deleted: throw VaultError.grantDeleted(grant.id)

@@ -7,10 +7,15 @@ leak     a fake that answers every call with a 200 and logs the API key to stder
 exit1    a fake that answers every call with a 200, then exits 1 when stdin closes
 orphan   starts a child that keeps stdout open (`sleep 301.25`), then never answers
 flood    a fake that answers every call with a 200 after writing 20 MiB to stderr, no newline
+escape   a fake that answers every call with a 200; at init it forks a child that leaves the
+         driver's session (setsid) and sleeps holding stdout, and writes "escaped child PID" on
+         stderr; the driver itself exits 0 when stdin closes
 """
 import json
+import os
 import subprocess
 import sys
+import time
 
 mode = sys.argv[1]
 for line in sys.stdin:
@@ -30,7 +35,14 @@ for line in sys.stdin:
         for _ in range(20):
             sys.stderr.write("x" * (1 << 20))
         sys.stderr.flush()
-    if mode in ("leak", "exit1", "flood"):
+    if mode == "escape" and message["op"] == "init":
+        child = os.fork()
+        if child == 0:
+            os.setsid()
+            time.sleep(300)
+            os._exit(0)
+        print(f"escaped child {child}", file=sys.stderr, flush=True)
+    if mode in ("leak", "exit1", "flood", "escape"):
         if message["op"] == "init":
             if mode == "leak":
                 print("DEBUG alter_sdk: using key " + message["params"]["api_key"], file=sys.stderr, flush=True)
