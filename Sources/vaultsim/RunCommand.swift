@@ -144,7 +144,7 @@ struct RunCommand: AsyncParsableCommand {
         if let catalogue {
             let coverage = catalogue.coverage(scenarios, results: summary.results)
             uncovered = coverage.filter(\.passing.isEmpty).count
-            print(ContractCatalogue.report(coverage))
+            print(ContractCatalogue.report(coverage, listing: paths.isEmpty || requireCoverage))
         }
         if !summary.allPassed { throw ExitCode(1) }
         if requireCoverage, uncovered > 0 {

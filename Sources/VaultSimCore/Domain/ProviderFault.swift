@@ -20,6 +20,32 @@ public struct ProviderFault: Sendable, Equatable {
     public var caller: String?
     /// Where it was declared (a scenario location), for reports.
     public var origin: String?
+    /// Close the connection after the request instead of answering (after any delay): the
+    /// client sees the connection dropped mid-answer.
+    public var drop = false
+    /// Only requests whose raw query string contains this.
+    public var queryContains: String?
+    /// Only requests whose body contains this.
+    public var bodyContains: String?
+    /// Only requests with these headers (lower-case name → text the value contains).
+    public var headerContains: [String: String] = [:]
+
+    /// What a fault may look at in a request besides its method and path.
+    public struct RequestTraits: Sendable {
+        public var host: String?
+        public var caller: String?
+        public var query: String
+        public var body: String
+        public var headers: [String: String]
+
+        public init(host: String? = nil, caller: String? = nil, query: String = "", body: String = "", headers: [String: String] = [:]) {
+            self.host = host
+            self.caller = caller
+            self.query = query
+            self.body = body
+            self.headers = headers
+        }
+    }
 
     public init(providerID: String, method: String? = nil, pathPrefix: String? = nil, status: Int, body: String,
                 headers: [String: String] = ["content-type": "application/json"], delayMilliseconds: Int = 0, times: Int? = nil,
@@ -37,12 +63,15 @@ public struct ProviderFault: Sendable, Equatable {
         self.times = times
     }
 
-    func matches(providerID: String, host: String?, caller: String?, method: String, path: String) -> Bool {
+    func matches(providerID: String, method: String, path: String, traits: RequestTraits) -> Bool {
         providerID == self.providerID
             && (self.method.map { $0.uppercased() == method.uppercased() } ?? true)
             && (pathPrefix.map { path.hasPrefix($0) } ?? true)
-            && (self.host.map { $0.lowercased() == host?.lowercased() } ?? true)
-            && (self.caller.map { $0 == caller } ?? true)
+            && (self.host.map { $0.lowercased() == traits.host?.lowercased() } ?? true)
+            && (self.caller.map { $0 == traits.caller } ?? true)
+            && (queryContains.map { traits.query.contains($0) } ?? true)
+            && (bodyContains.map { traits.body.contains($0) } ?? true)
+            && headerContains.allSatisfy { name, text in traits.headers[name]?.contains(text) ?? false }
     }
 
     /// A short description: what it matches and what it answers.
@@ -52,7 +81,10 @@ public struct ProviderFault: Sendable, Equatable {
         if let caller { parts.append("caller \(caller)") }
         if let method { parts.append(method) }
         if let pathPrefix { parts.append("path \(pathPrefix)*") }
-        return parts.joined(separator: " ") + " → \(status)" + (delayMilliseconds > 0 ? " after \(delayMilliseconds) ms" : "")
+        if let queryContains { parts.append("query ∋ \(queryContains)") }
+        if let bodyContains { parts.append("body ∋ \(bodyContains)") }
+        for (name, text) in headerContains.sorted(by: { $0.key < $1.key }) { parts.append("\(name) ∋ \(text)") }
+        return parts.joined(separator: " ") + (drop ? " → dropped connection" : " → \(status)") + (delayMilliseconds > 0 ? " after \(delayMilliseconds) ms" : "")
     }
 }
 
@@ -67,10 +99,10 @@ public final class FaultBook: Sendable {
     }
 
     /// The first fault matching the request that has uses left, with one use taken from it.
-    public func take(providerID: String, host: String? = nil, caller: String? = nil, method: String, path: String) -> ProviderFault? {
+    public func take(providerID: String, method: String, path: String, traits: ProviderFault.RequestTraits = .init()) -> ProviderFault? {
         faults.withLock { faults in
             guard let index = faults.firstIndex(where: {
-                $0.hasUsesLeft && $0.fault.matches(providerID: providerID, host: host, caller: caller, method: method, path: path)
+                $0.hasUsesLeft && $0.fault.matches(providerID: providerID, method: method, path: path, traits: traits)
             }) else { return nil }
             faults[index].fired += 1
             return faults[index].fault

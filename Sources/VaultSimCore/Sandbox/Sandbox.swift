@@ -20,6 +20,8 @@ public final class Sandbox: Sendable {
     public let providerDatabase: any DatabaseWriter
     public let clock: VirtualClock
     public let faults: FaultBook
+    /// Faults of the vault itself (its `/sdk/*` endpoints), matched by path; provider id `vault`.
+    public let vaultFaults = FaultBook()
     /// Credential refreshes in flight, one per grant.
     public let refreshes = SingleFlight<VaultCredential>()
     private let behaviourState = Mutex(VaultBehaviour())

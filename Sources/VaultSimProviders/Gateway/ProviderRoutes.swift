@@ -78,12 +78,13 @@ public struct ProviderRoutes: Sendable {
                 responseBody: Self.journalText(answer.body)))
         }
 
-        if let fault = sandbox.faults.take(providerID: provider.descriptor.id, host: host, caller: caller.rawValue, method: call.method, path: call.path) {
-            let answer = ProviderResponse(status: fault.status, headers: fault.headers, body: Data(fault.body.utf8))
+        if let fault = sandbox.faults.take(providerID: provider.descriptor.id, method: call.method, path: call.path, traits: .init(
+            host: host, caller: caller.rawValue, query: call.rawQuery, body: String(decoding: body, as: UTF8.self), headers: headers)) {
+            let answer = ProviderResponse(status: fault.drop ? 0 : fault.status, headers: fault.drop ? [:] : fault.headers,
+                                          body: Data((fault.drop ? "" : fault.body).utf8))
             // Journaled before the delay: a client that gives up waiting still leaves its trace.
-            try journal(answer, answeredBy: "fault")
-            if fault.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
-            return Self.response(answer)
+            try journal(answer, answeredBy: fault.drop ? "fault (dropped connection)" : "fault")
+            return try await FaultAnswer.respond(fault)
         }
         let answer = try await provider.respond(to: call, in: sandbox)
         try journal(answer, answeredBy: "provider")

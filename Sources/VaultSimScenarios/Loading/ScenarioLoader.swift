@@ -136,7 +136,7 @@ public enum ScenarioLoader {
         }
         if let clock = reader.node("clock") { given.clock = try parseClock(clock) }
         if let policies = reader.node("policies") { given.policies = try parsePolicies(policies, context: "given.policies") }
-        if let vault = reader.node("vault") { given.behaviour = try parseBehaviour(vault) }
+        if let vault = reader.node("vault") { (given.behaviour, given.vaultFaults) = try parseBehaviour(vault) }
         try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers", "clock", "vault", "policies"])
         return given
     }
@@ -200,9 +200,16 @@ public enum ScenarioLoader {
         return date
     }
 
-    static func parseBehaviour(_ node: YAMLNode) throws(ScenarioLoadError) -> VaultBehaviour {
+    static func parseBehaviour(_ node: YAMLNode) throws(ScenarioLoadError) -> (VaultBehaviour, [ProviderFault]) {
         var r = try MappingReader(node, context: "given.vault")
         var behaviour = VaultBehaviour()
+        var faults: [ProviderFault] = []
+        if let list = r.node("faults") {
+            guard case .sequence(let items) = list.value else { throw ScenarioLoadError(list.location, "given.vault.faults must be a list") }
+            for (index, item) in items.enumerated() {
+                faults.append(try parseVaultFault(item, context: "given.vault.faults[\(index)]"))
+            }
+        }
         if let n = r.node("refresh_while_refreshing") {
             guard let value = VaultBehaviour.RefreshWhileRefreshing(rawValue: (try? MappingReader.string(n, "")) ?? "") else {
                 throw ScenarioLoadError(n.location, "given.vault.refresh_while_refreshing must be wait (one refresh, every request gets its result) or conflict (409 token_refresh_in_progress)")
@@ -215,8 +222,22 @@ public enum ScenarioLoader {
             }
             behaviour.scopeMismatch = value
         }
-        try r.rejectUnknownKeys(allowed: ["refresh_while_refreshing", "scope_mismatch"])
-        return behaviour
+        try r.rejectUnknownKeys(allowed: ["refresh_while_refreshing", "scope_mismatch", "faults"])
+        return (behaviour, faults)
+    }
+
+    /// A fault of the vault's own endpoints: `path_prefix` must name one (`/sdk/token`,
+    /// `/sdk/oauth/audit/api-call`, ...); no host or caller (the app is the only caller).
+    static func parseVaultFault(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> ProviderFault {
+        var r = try MappingReader(node, context: context)
+        for key in ["host", "caller"] where r.node(key) != nil {
+            throw ScenarioLoadError(node.location, "\(context).\(key): a vault fault has no \(key)")
+        }
+        let prefix = try r.requiredString("path_prefix")
+        guard prefix.hasPrefix("/sdk/") else {
+            throw ScenarioLoadError(node.location, "\(context).path_prefix must be a vault endpoint such as /sdk/token or /sdk/oauth/audit/api-call")
+        }
+        return try parseFault(node, provider: "vault", context: context)
     }
 
     static func parseClient(_ node: YAMLNode) throws(ScenarioLoadError) -> ClientSetup {
@@ -361,11 +382,24 @@ public enum ScenarioLoader {
             }
             caller = name
         }
-        let fault = ProviderFault(
+        var fault = ProviderFault(
             providerID: provider, method: try reader.string("method")?.uppercased(), pathPrefix: try reader.string("path_prefix"),
             status: status, body: body, headers: Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value) }),
             delayMilliseconds: delay, times: times, host: host, caller: caller, origin: node.location.description)
-        try reader.rejectUnknownKeys(allowed: ["status", "headers", "body", "method", "path_prefix", "delay_ms", "times", "host", "caller"])
+        fault.queryContains = try reader.string("query_contains")
+        fault.bodyContains = try reader.string("body_contains")
+        for (name, value) in try reader.stringMap("header_contains") ?? [:] {
+            guard let text = value.stringValue else { throw ScenarioLoadError(node.location, "\(context).header_contains values must be strings") }
+            fault.headerContains[name.lowercased()] = text
+        }
+        if let dropNode = reader.node("drop") {
+            guard case .scalar(.bool(let drop)) = dropNode.value else {
+                throw ScenarioLoadError(dropNode.location, "\(context).drop must be true (close the connection instead of answering) or false")
+            }
+            fault.drop = drop
+        }
+        try reader.rejectUnknownKeys(allowed: ["status", "headers", "body", "method", "path_prefix", "delay_ms", "times", "host", "caller", "drop",
+                                               "query_contains", "body_contains", "header_contains"])
         return fault
     }
 

@@ -11,7 +11,7 @@ struct StepParser {
 
     static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
-                          "concurrently", "set_caller_address"]
+                          "concurrently", "set_caller_address", "vault_fault"]
 
     /// Parses the step at `path` (`steps[3]`, or `steps[3].concurrently[1]` for an inner step).
     func parse(_ node: YAMLNode, index: Int, path: String? = nil) throws(ScenarioLoadError) -> Step {
@@ -63,6 +63,8 @@ struct StepParser {
                 try r.rejectUnknownKeys(allowed: ["provider", "account"])
                 action = .revokeAtProvider(provider: provider, account: .login(account))
             }
+        case "vault_fault":
+            action = .vaultFault(try ScenarioLoader.parseVaultFault(body, context: context))
         case "set_caller_address":
             let address = try MappingReader.string(body, context)
             guard CIDR.address(address) != nil else { throw ScenarioLoadError(body.location, "\(context) must be an IPv4 or IPv6 address") }

@@ -40,6 +40,8 @@ public struct Given: Sendable {
     public var requiredScopes: [(provider: String, scopes: [String])] = []
     /// The app's access policies (grants may have their own).
     public var policies: [AccessPolicy] = []
+    /// Faults of the vault's own endpoints.
+    public var vaultFaults: [ProviderFault] = []
 }
 
 public struct ClockSetup: Sendable, Equatable {
@@ -112,6 +114,8 @@ public enum Action: Sendable {
     case concurrently([Step])
     /// The app's requests now come from this address (as the vault sees it).
     case setCallerAddress(String)
+    /// A fault the vault's own endpoints start answering with.
+    case vaultFault(ProviderFault)
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -120,7 +124,7 @@ public enum Action: Sendable {
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
-             .freezeClock, .requireScopes, .concurrently, .setCallerAddress: nil
+             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault: nil
         }
     }
 
@@ -146,6 +150,7 @@ public enum Action: Sendable {
         case .requireScopes: "require_scopes"
         case .concurrently: "concurrently"
         case .setCallerAddress: "set_caller_address"
+        case .vaultFault: "vault_fault"
         }
     }
 }

@@ -61,7 +61,7 @@ struct ScenarioRun {
             failures.append("driver: it wrote more than \(DriverProcess.stderrByteLimit >> 20) MiB on stderr; the rest was dropped, so the leak check could not see it")
         }
         if skipReason == nil {
-            for (fault, fired) in sandbox.faults.unfired {
+            for (fault, fired) in sandbox.faults.unfired + sandbox.vaultFaults.unfired {
                 let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
                 failures.append("fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
             }
@@ -99,6 +99,7 @@ struct ScenarioRun {
         if let address = scenario.given.client.address { behaviour.callerAddress = address }
         sandbox.setBehaviour { [behaviour] in $0 = behaviour }
         for policy in scenario.given.policies { try sandbox.store.add(policy: policy) }
+        for fault in scenario.given.vaultFaults { sandbox.vaultFaults.add(fault) }
         for provider in scenario.given.unconfiguredProviders {
             try sandbox.store.save(providerConfig: ProviderConfig(providerID: provider, clientID: nil, clientSecret: nil, isConfigured: false))
         }
@@ -336,6 +337,8 @@ struct StepContext: Sendable {
                 try runner.server.revokeAtProvider(provider: provider, login: login, in: sandbox)
             case .providerData(let provider, let data):
                 sandbox.overrideData(provider: provider, with: data)
+            case .vaultFault(let fault):
+                sandbox.vaultFaults.add(fault)
             case .setCallerAddress(let address):
                 sandbox.setBehaviour { $0.callerAddress = address }
             case .concurrently:

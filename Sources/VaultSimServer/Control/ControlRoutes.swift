@@ -222,7 +222,8 @@ struct ControlRoutes: Sendable {
     /// A fault rule from a control-API body, every member checked.
     static func fault(provider: String, from body: JSONObject) throws -> ProviderFault {
         let place = "A fault for \(provider)"
-        let known: Set<String> = ["status", "body", "method", "path_prefix", "delay_ms", "times"]
+        let known: Set<String> = ["status", "body", "method", "path_prefix", "delay_ms", "times", "host", "caller", "drop",
+                                  "query_contains", "body_contains"]
         if let unknown = body.keys.first(where: { !known.contains($0) }) {
             throw VaultError.badRequest("\(place): unknown member '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))",
                                         details: ["field": .string(unknown)])
@@ -249,10 +250,25 @@ struct ControlRoutes: Sendable {
             throw VaultError.badRequest("\(place): 'path_prefix' must start with '/' (a path on the provider's host), got "
                                             + shown(.string(pathPrefix)), details: ["field": "path_prefix"])
         }
-        return ProviderFault(
+        let host = try string("host", in: body, for: place, maxLength: 253)?.lowercased()
+        if let host, ProviderCatalog.descriptor(id: provider)?.hosts.contains(host) != true {
+            throw VaultError.badRequest("\(place): \(provider) does not own the host \(shown(.string(host)))", details: ["field": "host"])
+        }
+        let caller = try string("caller", in: body, for: place, maxLength: 10)
+        if let caller, !["sdk", "vault", "browser"].contains(caller) {
+            throw VaultError.badRequest("\(place): 'caller' must be sdk, vault or browser", details: ["field": "caller"])
+        }
+        var fault = ProviderFault(
             providerID: provider, method: method, pathPrefix: pathPrefix, status: status, body: responseBody,
             delayMilliseconds: try integer("delay_ms", in: body, range: 0...maxFaultDelayMilliseconds, for: place) ?? 0,
-            times: try integer("times", in: body, range: 1...maxFaultTimes, for: place))
+            times: try integer("times", in: body, range: 1...maxFaultTimes, for: place), host: host, caller: caller, origin: "control API")
+        if let drop = body["drop"] {
+            guard let flag = drop.boolValue else { throw VaultError.badRequest("\(place): 'drop' must be true or false", details: ["field": "drop"]) }
+            fault.drop = flag
+        }
+        fault.queryContains = try string("query_contains", in: body, for: place, maxLength: 2000)
+        fault.bodyContains = try string("body_contains", in: body, for: place, maxLength: 2000)
+        return fault
     }
 
     /// An integer member of a body within `range`; nil when absent or null. Anything else — another

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import VaultSimCore
+import VaultSimProviders
 
 /// The front door of every `/sdk/*` route: finds the sandbox by `x-api-key`, verifies the HMAC
 /// signature, reads the caller headers, runs the endpoint, renders any `VaultError` into the
@@ -30,6 +31,11 @@ struct SDKGateway: Sendable {
                 throw VaultError.unauthorized("invalid_api_key", "Invalid API key")
             }
             let signedPath = request.uri.path.removingPercentEncoding ?? request.uri.path
+            // A fault of the vault itself (down, slow, dropping connections) comes before anything else.
+            if let fault = sandbox.vaultFaults.take(providerID: "vault", method: request.method.rawValue, path: signedPath, traits: .init(
+                caller: "sdk", query: request.uri.query ?? "", body: String(decoding: body, as: UTF8.self), headers: headers)) {
+                return try await FaultAnswer.respond(fault)
+            }
             do {
                 try verifier.verify(method: request.method.rawValue, path: signedPath, body: body, headers: headers, apiKey: apiKey)
             } catch {
