@@ -5,28 +5,9 @@ import Testing
 /// Scenario files written to hurt (issue 11): aliases that expand without bound, duplicates
 /// reported in the wrong place, half-written placeholders, numbers that trap where they are used.
 struct LoaderHardeningTests {
-    static let valid = """
-        vaultsim: 1
-        given:
-          grants:
-            alice: {provider: google, scopes: [x]}
-        steps:
-          - request:
-              method: get
-              url: https://www.googleapis.com/calendar/v3/calendars/primary/events
-              grant: alice
-            expect:
-              result: {status: 200}
-        """
+    static let valid = ScenarioLoaderTests.valid
 
-    func error(_ text: String) -> ScenarioLoadError? {
-        do {
-            _ = try ScenarioLoader.parse(text, file: "bad.yaml", defaultID: "bad")
-            return nil
-        } catch {
-            return error
-        }
-    }
+    func error(_ text: String) -> ScenarioLoadError? { ScenarioLoaderTests().error(text) }
 
     // MARK: Anchors and aliases
 

@@ -61,8 +61,8 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
     public var requiredScopesJSON: String = "[]"
 
     public var requiredScopes: [String] {
-        get { (JSONValue.parse(requiredScopesJSON)?.arrayValue ?? []).compactMap(\.stringValue) }
-        set { requiredScopesJSON = JSONValue.array(newValue.map(JSONValue.string)).jsonText }
+        get { JSONValue.list(fromText: requiredScopesJSON) }
+        set { requiredScopesJSON = JSONValue.listText(newValue) }
     }
 
     /// The required scopes a grant with `scopes` lacks.

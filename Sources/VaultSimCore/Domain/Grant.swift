@@ -41,13 +41,13 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         self.status = status
         self.accountIdentifier = accountIdentifier
         self.accountDisplayName = accountDisplayName
-        self.scopesJSON = JSONValue.array(scopes.map(JSONValue.string)).jsonText
+        self.scopesJSON = JSONValue.listText(scopes)
         self.createdAt = createdAt
         self.expiresAt = expiresAt
     }
 
     public var scopes: [String] {
-        (JSONValue.parse(scopesJSON)?.arrayValue ?? []).compactMap(\.stringValue)
+        JSONValue.list(fromText: scopesJSON)
     }
 
     public var isActive: Bool { status == .active }

@@ -21,12 +21,12 @@ public struct VaultCredential: Codable, Sendable, Equatable, FetchableRecord, Pe
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.tokenType = tokenType
-        self.scopesJSON = JSONValue.array(scopes.map(JSONValue.string)).jsonText
+        self.scopesJSON = JSONValue.listText(scopes)
         self.expiresAt = expiresAt
         self.obtainedAt = obtainedAt
     }
 
-    public var scopes: [String] { (JSONValue.parse(scopesJSON)?.arrayValue ?? []).compactMap(\.stringValue) }
+    public var scopes: [String] { JSONValue.list(fromText: scopesJSON) }
 
     /// Whether the access token can still be used at `now`, with a margin so a token does not
     /// expire between the vault handing it out and the app using it.

@@ -228,3 +228,15 @@ extension JSONValue {
         try JSONDecoder().decode(T.self, from: Data(jsonText.utf8))
     }
 }
+
+extension JSONValue {
+    /// A list of strings as the JSON text the stores keep in a column (`["a","b"]`).
+    public static func listText(_ strings: [String]) -> String {
+        JSONValue.array(strings.map(JSONValue.string)).jsonText
+    }
+
+    /// The strings of such a column; none when the text is not a JSON array.
+    public static func list(fromText text: String) -> [String] {
+        (JSONValue.parse(text)?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+}

@@ -118,7 +118,7 @@ public struct CredentialService: Sendable {
                 grantID: grant.id, accessToken: set.accessToken, refreshToken: set.refreshToken, tokenType: set.tokenType,
                 scopes: set.scopes ?? [], expiresAt: set.expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }, obtainedAt: now)
             if existing != nil {
-                grant.scopesJSON = JSONValue.array((set.scopes ?? grant.scopes).map(JSONValue.string)).jsonText
+                grant.scopesJSON = JSONValue.listText(set.scopes ?? grant.scopes)
                 try sandbox.store.update(grant: grant, credential: credential)
             } else {
                 try sandbox.store.insert(grant: grant, credential: credential)

@@ -316,7 +316,7 @@ public struct AuthorizationServer: Sendable {
         return try outcome.get()
     }
 
-    static func json(_ scopes: [String]) -> String { JSONValue.array(scopes.map(JSONValue.string)).jsonText }
+    static func json(_ scopes: [String]) -> String { JSONValue.listText(scopes) }
 
     /// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
     public static func s256(_ verifier: String) -> String {

@@ -100,11 +100,11 @@ public struct OAuthClientRecord: Codable, Sendable, Equatable, FetchableRecord, 
         self.providerID = providerID
         self.clientID = clientID
         self.clientSecret = clientSecret
-        self.redirectURIsJSON = JSONValue.array(redirectURIs.map(JSONValue.string)).jsonText
+        self.redirectURIsJSON = JSONValue.listText(redirectURIs)
         self.rotateRefreshTokens = rotateRefreshTokens
     }
 
-    public var redirectURIs: [String] { (JSONValue.parse(redirectURIsJSON)?.arrayValue ?? []).compactMap(\.stringValue) }
+    public var redirectURIs: [String] { JSONValue.list(fromText: redirectURIsJSON) }
 
     enum CodingKeys: String, CodingKey {
         case providerID = "provider_id"
@@ -158,7 +158,7 @@ public struct AuthorizationCodeRecord: Codable, Sendable, Equatable, FetchableRe
     public var expiresAt: Date
     public var usedAt: Date?
 
-    public var scopes: [String] { (JSONValue.parse(scopesJSON)?.arrayValue ?? []).compactMap(\.stringValue) }
+    public var scopes: [String] { JSONValue.list(fromText: scopesJSON) }
 
     enum CodingKeys: String, CodingKey {
         case code
@@ -198,7 +198,7 @@ public struct ProviderToken: Codable, Sendable, Equatable, FetchableRecord, Pers
     /// Why it was revoked: `user`, `client`, `code_reuse`, `refresh_token_reuse`, `scenario`.
     public var revokedBy: String?
 
-    public var scopes: [String] { (JSONValue.parse(scopesJSON)?.arrayValue ?? []).compactMap(\.stringValue) }
+    public var scopes: [String] { JSONValue.list(fromText: scopesJSON) }
 
     public func isUsable(at now: Date) -> Bool {
         revokedAt == nil && rotatedAt == nil && (expiresAt.map { $0 > now } ?? true)

@@ -349,7 +349,12 @@ public enum ScenarioLoader {
             throw ScenarioLoadError(node.location, "\(context).status must be an HTTP status 200–599 (a 1xx is not a final answer)")
         }
         var headers: [String: String] = [:]
-        for (name, value) in try reader.stringMap("headers") ?? [:] { headers[name] = value.stringValue }
+        for (name, value) in try reader.stringMap("headers") ?? [:] {
+            guard headers.keys.allSatisfy({ $0.lowercased() != name.lowercased() }) else {
+                throw ScenarioLoadError(node.location, "\(context).headers names '\(name)' twice (header names ignore case)")
+            }
+            headers[name] = value.stringValue
+        }
         var body = ""
         if let bodyNode = reader.node("body") {
             if case .scalar(.string(let s)) = bodyNode.value {
@@ -384,7 +389,7 @@ public enum ScenarioLoader {
         }
         var fault = ProviderFault(
             providerID: provider, method: try reader.string("method")?.uppercased(), pathPrefix: try reader.string("path_prefix"),
-            status: status, body: body, headers: Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value) }),
+            status: status, body: body, headers: Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first }),
             delayMilliseconds: delay, times: times, host: host, caller: caller, origin: node.location.description)
         fault.queryContains = try reader.string("query_contains")
         fault.bodyContains = try reader.string("body_contains")
@@ -453,6 +458,11 @@ public enum ScenarioLoader {
                 continue
             }
             if !isDirectory.boolValue {
+                // Only regular files: a device or a pipe (/dev/zero) would be read without end.
+                guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular else {
+                    errors.append(ScenarioLoadError(SourceLocation(file: path, line: 0, column: 0), "not a regular file"))
+                    continue
+                }
                 files.append((path, URL(fileURLWithPath: path).deletingLastPathComponent().path))
                 continue
             }

@@ -198,6 +198,7 @@ struct StepParser {
         if let limit = try r.int("limit") { params["limit"] = .number(Double(limit)) }
         if let offset = try r.int("offset") { params["offset"] = .number(Double(offset)) }
         try r.rejectUnknownKeys(allowed: ["provider_id", "limit", "offset"])
+        try validatePlaceholders(in: .object(params), at: node.location)
         return .object(params)
     }
 
@@ -258,7 +259,7 @@ struct StepParser {
         if case .scalar(.number(let n)) = node.value, n >= 0, n.isFinite { return n }
         if case .scalar(.string(let s)) = node.value, let unit = s.last, let n = Double(s.dropLast()), n >= 0, n.isFinite {
             let factor: Double? = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)]
-            if let factor { return n * factor }
+            if let factor, (n * factor).isFinite { return n * factor }
         }
         throw ScenarioLoadError(node.location, "\(context) must be a duration such as 90, 90s, 15m, 2h or 1d")
     }

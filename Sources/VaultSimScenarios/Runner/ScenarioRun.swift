@@ -71,7 +71,9 @@ struct ScenarioRun {
     }
 
     private var callTimeout: Duration {
-        .milliseconds(Int((scenario.given.client.timeout ?? runner.options.sdkTimeout) * 1000)) + runner.options.callGrace
+        // Inputs are range-checked where they enter; the clamp keeps a library caller's odd value from trapping.
+        let seconds = scenario.given.client.timeout ?? runner.options.sdkTimeout
+        return .milliseconds(Int((seconds.isFinite ? min(max(seconds, 0.001), 3600) : 10) * 1000)) + runner.options.callGrace
     }
 
     // MARK: given

@@ -43,7 +43,7 @@ public struct ScenarioRunner: Sendable {
                 next += 1
                 group.addTask { (index, await self.run(scenarios[index])) }
             }
-            for _ in 0..<max(1, options.jobs) { addNext() }
+            for _ in 0..<min(max(1, options.jobs), max(1, scenarios.count)) { addNext() }
             while let (index, result) = await group.next() {
                 results[index] = result
                 onResult(result)
