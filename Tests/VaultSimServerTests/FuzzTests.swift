@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import Synchronization
 import Testing
 import VaultSimCore
 @testable import VaultSimServer
@@ -17,7 +19,14 @@ struct FuzzTests {
     static let requestCount = 3000
 
     @Test func malformedRequestsNeverCrashAnswer5xxOrLeakASecret() async throws {
-        let vault = try await TestVault.make()
+        // A server of its own whose log (every level) is kept, to search it for secrets too.
+        let log = CapturedLog()
+        var logger = Logger(label: "fuzz") { _ in CapturingLogHandler(log: log) }
+        logger.logLevel = .trace
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: SharedTestServer.fixtures, logger: logger)
+        let running = try await server.start()
+        defer { Task { await running.stop() } }
+        let vault = TestVault(server: server, sandbox: try server.createSandbox(name: "fuzz"))
         let sandbox = vault.sandbox
         try await vault.seed(GrantSeed(provider: "google", account: "fuzz@example.com", scopes: [
             "https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]))
@@ -56,6 +65,10 @@ struct FuzzTests {
             return (statusCounts, problems)
         }
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+        let logText = log.text
+        for secret in try Self.secrets(vault) where logText.contains(secret.value) {
+            Issue.record("the server's log contains \(secret.label)")
+        }
         // The inputs reached past the front door: refusals and answers of many kinds.
         #expect(statusCounts.keys.filter { (400..<500).contains($0) }.count >= 5, "\(statusCounts)")
         #expect(statusCounts.keys.contains { (200..<300).contains($0) }, "\(statusCounts)")
@@ -222,5 +235,28 @@ struct RequestGenerator {
                                   headers: headers, body: body())
         }
         return request
+    }
+}
+
+/// Every log line of a logger, kept in memory.
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let log: CapturedLog
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let all = self.metadata.merging(metadata ?? [:]) { _, new in new }
+        log.append("\(level) \(message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
     }
 }

@@ -121,9 +121,20 @@ public final class FaultBook: Sendable {
         report.filter { entry in entry.fault.times.map { entry.fired < $0 } ?? (entry.fired == 0) }
     }
 
+    /// Ends the faults of one provider (or all of them): they answer nothing from now on.
+    /// Their report stays, so a fault cleared before it ever fired still fails its scenario.
+    public func clear(providerID: String? = nil) {
+        faults.withLock { faults in
+            for index in faults.indices where providerID.map({ faults[index].fault.providerID == $0 }) ?? true {
+                faults[index].cleared = true
+            }
+        }
+    }
+
     private struct Entry {
         var fault: ProviderFault
         var fired: Int
-        var hasUsesLeft: Bool { fault.times.map { fired < $0 } ?? true }
+        var cleared = false
+        var hasUsesLeft: Bool { !cleared && (fault.times.map { fired < $0 } ?? true) }
     }
 }

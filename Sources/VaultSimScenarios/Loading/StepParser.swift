@@ -11,7 +11,7 @@ struct StepParser {
 
     static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
-                          "concurrently", "set_caller_address", "vault_fault"]
+                          "concurrently", "set_caller_address", "vault_fault", "clear_faults"]
 
     /// Parses the step at `path` (`steps[3]`, or `steps[3].concurrently[1]` for an inner step).
     func parse(_ node: YAMLNode, index: Int, path: String? = nil) throws(ScenarioLoadError) -> Step {
@@ -63,6 +63,13 @@ struct StepParser {
                 try r.rejectUnknownKeys(allowed: ["provider", "account"])
                 action = .revokeAtProvider(provider: provider, account: .login(account))
             }
+        case "clear_faults":
+            // `clear_faults: google`, `clear_faults: vault` or `clear_faults: all`.
+            let target = try MappingReader.string(body, context)
+            guard target == "all" || target == "vault" || ProviderCatalog.descriptor(id: target) != nil else {
+                throw ScenarioLoadError(body.location, "\(context) must be a provider (\(ProviderCatalog.all.map(\.id).joined(separator: ", "))), vault or all")
+            }
+            action = .clearFaults(target == "all" ? nil : target)
         case "vault_fault":
             action = .vaultFault(try ScenarioLoader.parseVaultFault(body, context: context))
         case "set_caller_address":

@@ -116,6 +116,8 @@ public enum Action: Sendable {
     case setCallerAddress(String)
     /// A fault the vault's own endpoints start answering with.
     case vaultFault(ProviderFault)
+    /// The faults of a provider (or `vault`, or all when nil) stop answering.
+    case clearFaults(String?)
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -124,7 +126,7 @@ public enum Action: Sendable {
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
-             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault: nil
+             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault, .clearFaults: nil
         }
     }
 
@@ -151,6 +153,7 @@ public enum Action: Sendable {
         case .concurrently: "concurrently"
         case .setCallerAddress: "set_caller_address"
         case .vaultFault: "vault_fault"
+        case .clearFaults: "clear_faults"
         }
     }
 }

@@ -341,6 +341,9 @@ struct StepContext: Sendable {
                 sandbox.overrideData(provider: provider, with: data)
             case .vaultFault(let fault):
                 sandbox.vaultFaults.add(fault)
+            case .clearFaults(let target):
+                if target == nil || target == "vault" { sandbox.vaultFaults.clear() }
+                if target != "vault" { sandbox.faults.clear(providerID: target) }
             case .setCallerAddress(let address):
                 sandbox.setBehaviour { $0.callerAddress = address }
             case .concurrently:
