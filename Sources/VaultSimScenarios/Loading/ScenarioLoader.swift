@@ -459,7 +459,7 @@ public enum ScenarioLoader {
             }
             if !isDirectory.boolValue {
                 // Only regular files: a device or a pipe (/dev/zero) would be read without end.
-                guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular else {
+                guard isRegularFile(path) else {
                     errors.append(ScenarioLoadError(SourceLocation(file: path, line: 0, column: 0), "not a regular file"))
                     continue
                 }
@@ -472,9 +472,21 @@ public enum ScenarioLoader {
             if found.isEmpty {
                 errors.append(ScenarioLoadError(SourceLocation(file: path, line: 0, column: 0), "no scenario files (*.yaml) in this folder"))
             }
-            files += found.map { ((path as NSString).appendingPathComponent($0), path) }
+            for file in found.map({ (path as NSString).appendingPathComponent($0) }) {
+                guard isRegularFile(file) else {
+                    errors.append(ScenarioLoadError(SourceLocation(file: file, line: 0, column: 0), "not a regular file"))
+                    continue
+                }
+                files.append((file, path))
+            }
         }
         return files
+    }
+
+    /// A regular file, following symbolic links (a device or a FIFO named .yaml is not).
+    static func isRegularFile(_ path: String) -> Bool {
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return (try? FileManager.default.attributesOfItem(atPath: resolved)[.type] as? FileAttributeType) == .typeRegular
     }
 
     static func defaultID(file: String, root: String) -> String {
