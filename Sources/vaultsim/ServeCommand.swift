@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import VaultSimCore
 import VaultSimProviders
@@ -70,6 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
             printError("vaultsim: \(error)")
             throw ExitCode(2)
         }
+        Self.raiseOpenFileLimit()
         let registry = SandboxRegistry()
         registry.register(sandbox)
         var logger = Logger(label: "vaultsim.serve")
@@ -126,5 +130,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
         text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (Ctrl-C stops)\n"
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// Lets the server hold as many connections as the system allows: with the usual soft limit
+    /// of 1024 open files, a thousand idle connections would lock everyone else out (the idle
+    /// timeout frees them, but only after it passes).
+    static func raiseOpenFileLimit() {
+        #if canImport(Glibc)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        #endif
     }
 }

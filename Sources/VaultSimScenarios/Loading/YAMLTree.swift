@@ -3,7 +3,10 @@ import VaultSimCore
 import Yams
 #if canImport(CYaml)
 // Yams' own libyaml module, read for its events so that anchors, aliases and duplicate keys are
-// refused where they are written, before Yams builds (and expands) a tree.
+// refused where they are written, before Yams builds (and expands) a tree. CYaml is a target of
+// the Yams package, not a product, so Package.swift cannot name it; SwiftPM hands its module map
+// to every target that depends on Yams. Without it, the fallback in `convert` refuses anchors
+// with less precise locations.
 import CYaml
 #endif
 
