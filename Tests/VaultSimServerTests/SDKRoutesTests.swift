@@ -134,6 +134,21 @@ struct SDKRoutesTests {
         #expect(json["total"] == 0)
     }
 
+    @Test func aSandboxWithABasePathIsServedOnlyUnderIt() async throws {
+        sandbox.setBehaviour { $0.basePath = "/alter/vault" }
+        let body = "{}"
+        let under = try await vault.send(.post, "/alter/vault/sdk/oauth/grants/list",
+                                         headers: Self.signed("/sdk/oauth/grants/list", body: body, apiKey: sandbox.apiKey), body: body)
+        #expect(under.0 == 200)
+        let bare = try await vault.send(.post, "/sdk/oauth/grants/list",
+                                        headers: Self.signed("/sdk/oauth/grants/list", body: body, apiKey: sandbox.apiKey), body: body)
+        #expect(bare.0 == 404)
+        #expect(bare.1["detail"]?["message"]?.stringValue?.contains("served under /alter/vault") == true)
+        let other = try await vault.send(.post, "/other/sdk/oauth/grants/list",
+                                         headers: Self.signed("/sdk/oauth/grants/list", body: body, apiKey: sandbox.apiKey), body: body)
+        #expect(other.0 == 404)
+    }
+
     @Test func onlyPrefixedSDKPathsAreRewritten() {
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/p/q/sdk/token?x=1") == "/sdk/token?x=1")
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sdk/token") == nil)

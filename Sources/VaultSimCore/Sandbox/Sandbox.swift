@@ -208,6 +208,8 @@ public struct VaultBehaviour: Sendable, Equatable {
     /// The address the vault takes callers to come from. VaultSim listens on loopback, so every
     /// real caller is 127.0.0.1; a scenario sets another to exercise IP allowlists.
     public var callerAddress = "127.0.0.1"
+    /// When set, the vault answers this sandbox's app only under this base-URL path.
+    public var basePath: String?
 
     public init() {}
 }

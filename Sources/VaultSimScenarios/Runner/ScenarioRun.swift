@@ -99,6 +99,7 @@ struct ScenarioRun {
         }
         var behaviour = scenario.given.behaviour
         if let address = scenario.given.client.address { behaviour.callerAddress = address }
+        behaviour.basePath = scenario.given.client.basePath
         sandbox.setBehaviour { [behaviour] in $0 = behaviour }
         for policy in scenario.given.policies { try sandbox.store.add(policy: policy) }
         for fault in scenario.given.vaultFaults { sandbox.vaultFaults.add(fault) }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import VaultSimProviders
 
@@ -14,9 +15,13 @@ struct BasePathResponder<Inner: HTTPResponder>: HTTPResponder {
             return try await inner.respond(to: request, context: context)
         }
         var head = request.head
+        // Say which prefix the request came under, for a sandbox that insists on one.
+        let prefix = String((request.head.path ?? "").dropLast(rewritten.count))
+        head.headerFields[.vaultSimBasePath] = prefix
         head.path = rewritten
         return try await inner.respond(to: Request(head: head, body: request.body), context: context)
     }
+
 
     /// `/prefix/sdk/token?x` → `/sdk/token?x`; nil when the path needs no rewriting.
     static func strippingPrefix(_ path: String?) -> String? {
@@ -25,4 +30,9 @@ struct BasePathResponder<Inner: HTTPResponder>: HTTPResponder {
         else { return nil }
         return String(path[range.lowerBound...])
     }
+}
+
+extension HTTPField.Name {
+    /// Set by `BasePathResponder`: the path prefix an `/sdk/*` request came under.
+    static let vaultSimBasePath = HTTPField.Name("x-vaultsim-base-path")!
 }

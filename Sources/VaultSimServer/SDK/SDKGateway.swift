@@ -31,6 +31,15 @@ struct SDKGateway: Sendable {
                 throw VaultError.unauthorized("invalid_api_key", "Invalid API key")
             }
             let signedPath = request.uri.path.removingPercentEncoding ?? request.uri.path
+            // A sandbox whose app's base URL has a path serves only under it (so a scenario can
+            // tell an SDK that drops the prefix from one that keeps it).
+            if let expected = sandbox.behaviour.basePath {
+                let arrived = request.headers[.vaultSimBasePath] ?? ""
+                guard arrived == expected else {
+                    throw VaultError(status: 404, code: "not_found",
+                                     message: "This vault is served under \(expected); the request came to \(arrived.isEmpty ? "/" : arrived)/sdk/…")
+                }
+            }
             // A fault of the vault itself (down, slow, dropping connections) comes before anything else.
             if let fault = sandbox.vaultFaults.take(providerID: "vault", method: request.method.rawValue, path: signedPath, traits: .init(
                 caller: "sdk", query: request.uri.query ?? "", body: String(decoding: body, as: UTF8.self), headers: headers)) {
