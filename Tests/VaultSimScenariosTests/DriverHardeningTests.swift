@@ -137,19 +137,13 @@ struct DriverHardeningTests {
         #expect(!outcome.stdout.contains("scenarios, driver:"))
     }
 
-    @Test(.enabled(if: getuid() != 0, "root may write into any folder"))
-    func aJUnitReportInAReadOnlyFolderIsRefused() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-junit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir.path)
-        defer {
-            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
-            try? FileManager.default.removeItem(at: dir)
-        }
-        let path = dir.appendingPathComponent("report.xml").path
+    @Test func aJUnitReportInAFolderNobodyCanWriteIsRefused() async throws {
+        // /proc takes no new files, not even from root (CI runs as root, so a 0555 folder would not do).
+        let path = "/proc/vaultsim-report.xml"
         let outcome = try await Self.vaultsimRun(["--junit", path])
         #expect(outcome.status == .exited(2))
-        #expect(outcome.stderr.contains("cannot write the JUnit report to \(path): Permission denied"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("cannot write the JUnit report to \(path):"), "\(outcome.stderr)")
+        #expect(!outcome.stdout.contains("scenarios, driver:"))
     }
 
     @Test(arguments: ["-1", "0", "3601", "inf", "nan", "1e300"])
