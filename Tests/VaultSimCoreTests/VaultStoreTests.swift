@@ -77,4 +77,24 @@ struct VaultStoreTests {
         #expect(values.contains("1//refresh-token-value"))
         #expect(values.contains(Data("svc:hunter2-password".utf8).base64EncodedString()))
     }
+
+    @Test func tokenRequestsAreWrittenInBatchesAndEveryReadSeesThemAll() throws {
+        let sandbox = try makeSandbox()
+        let grant = try storeGrant(sandbox)
+        let start = sandbox.clock.now
+        func journal(_ n: Int) throws {
+            try sandbox.store.append(tokenRequest: TokenRequestRecord(
+                receivedAt: start.addingTimeInterval(TimeInterval(n)), grantID: grant.id, providerID: "google", method: "GET",
+                url: "https://x/\(n)", reason: nil, callerInfo: CallerInfo(), outcome: "issued"), touching: grant.id)
+        }
+        let rows = { try sandbox.store.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM token_requests") ?? -1 } }
+        for n in 0..<3 { try journal(n) }
+        #expect(try rows() == 0)   // not yet written: off the request path
+        #expect(try sandbox.store.tokenRequests().map(\.url) == ["https://x/0", "https://x/1", "https://x/2"])
+        #expect(try rows() == 3)
+        let lastUsed = try #require(try sandbox.store.grant(id: grant.id)?.lastUsedAt)
+        #expect(abs(lastUsed.timeIntervalSince(start.addingTimeInterval(2))) < 0.01)   // the store keeps milliseconds
+        for n in 3..<(3 + VaultStore.journalBatch) { try journal(n) }
+        #expect(try rows() == 3 + VaultStore.journalBatch)   // a full batch is written at once
+    }
 }

@@ -24,6 +24,7 @@ extension VaultStore {
     /// - Returns: how many rows were deleted from each table.
     @discardableResult
     public func prune(olderThan cutoff: Date, keepingAtMost limit: Int) throws -> (journal: Int, audit: Int, tokenRequests: Int) {
+        try flushJournal()
         let limit = max(limit, 0)
         let tables = Self.journalTables
         return try writer.write { db in

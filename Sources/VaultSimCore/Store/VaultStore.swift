@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The vault's persistent state for one sandbox, in SQLite through GRDB.
 ///
@@ -8,6 +9,16 @@ import GRDB
 /// its extensions.
 public final class VaultStore: Sendable {
     public let writer: any DatabaseWriter
+    /// Token-request journal rows and `last_used_at` marks not written yet (see `append(tokenRequest:)`).
+    private let pendingJournal = Mutex(PendingJournal())
+
+    struct PendingJournal {
+        var records: [TokenRequestRecord] = []
+        var lastUsed: [String: Date] = [:]
+    }
+
+    /// How many token requests are journaled in one write.
+    static let journalBatch = 64
 
     /// An in-memory store, for a sandbox of one run.
     public static func inMemory() throws -> VaultStore {
@@ -79,7 +90,8 @@ extension VaultStore {
     }
 
     public func grant(id: String) throws -> Grant? {
-        try writer.read { try Grant.fetchOne($0, key: id) }
+        try flushJournal()
+        return try writer.read { try Grant.fetchOne($0, key: id) }
     }
 
     /// One page of the app's active OAuth grants, in the order they were made, and the total count.
@@ -89,7 +101,8 @@ extension VaultStore {
 
     /// One page of the app's OAuth grants in the given statuses, in the order they were made, and the total count.
     public func oauthGrants(providerID: String?, statuses: [Grant.Status], limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
-        try writer.read { db in
+        try flushJournal()
+        return try writer.read { db in
             var request = Grant
                 .filter(Column("kind") == Grant.Kind.oauth.rawValue)
                 .filter(statuses.map(\.rawValue).contains(Column("status")))
@@ -185,7 +198,8 @@ extension VaultStore {
 
     /// When this grant's credential was handed out since `date` (for rate limits).
     public func handouts(grantID: String, since date: Date) throws -> [Date] {
-        try writer.read { db in
+        try flushJournal()
+        return try writer.read { db in
             try Date.fetchAll(db, sql: """
                 SELECT received_at FROM token_requests
                 WHERE grant_id = ? AND received_at > ? AND outcome IN ('issued', 'refreshed')
@@ -256,20 +270,38 @@ extension VaultStore {
         try writer.read { try AuditRecord.order(Column("id")).fetchAll($0) }
     }
 
-    /// Journals a token request and, when it handed out a credential, marks the grant used, in
-    /// one transaction.
+    /// Journals a token request and, when it handed out a credential, marks the grant used. The
+    /// rows are written in batches, off most requests' path (`/sdk/token` then costs one read
+    /// transaction); every read of the journal or of a grant's `last_used_at` writes the batch first.
     public func append(tokenRequest record: TokenRequestRecord, touching grantID: String? = nil) throws {
-        var record = record
-        try writer.write { db in
-            try record.insert(db)
-            if let grantID {
-                _ = try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: record.receivedAt))
-            }
+        try pendingJournal.withLock { pending in
+            pending.records.append(record)
+            if let grantID { pending.lastUsed[grantID] = max(pending.lastUsed[grantID] ?? record.receivedAt, record.receivedAt) }
+            if pending.records.count >= Self.journalBatch { try write(&pending) }
         }
     }
 
+    /// Writes the journal rows not written yet (a no-op when there are none).
+    public func flushJournal() throws {
+        try pendingJournal.withLock { try write(&$0) }
+    }
+
+    /// Called with the lock held, so batches reach the table in the order they were journaled.
+    private func write(_ pending: inout PendingJournal) throws {
+        guard !pending.records.isEmpty || !pending.lastUsed.isEmpty else { return }
+        let batch = pending
+        try writer.write { db in
+            for var record in batch.records { try record.insert(db) }
+            for (grantID, date) in batch.lastUsed {
+                _ = try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: date))
+            }
+        }
+        pending = PendingJournal()
+    }
+
     public func tokenRequests() throws -> [TokenRequestRecord] {
-        try writer.read { try TokenRequestRecord.order(Column("id")).fetchAll($0) }
+        try flushJournal()
+        return try writer.read { try TokenRequestRecord.order(Column("id")).fetchAll($0) }
     }
 
     public func append(providerRequest record: ProviderRequestRecord) throws {

@@ -36,17 +36,32 @@ public struct JournalRetention: Sendable {
     }
 }
 
-/// Runs `JournalRetention` beside the HTTP server until the group shuts down.
+/// Runs `JournalRetention` beside the HTTP server until the group shuts down, and writes the
+/// token-request journal's pending rows every second (and at shutdown), so a stopped or killed
+/// `serve` loses at most a second of them.
 struct JournalRetentionService: Service {
     let retention: JournalRetention
     let registry: SandboxRegistry
     let logger: Logger
 
     func run() async throws {
-        let interval = retention.interval
+        var nextPrune = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            retention.prune(registry, logger: logger)
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if ContinuousClock.now >= nextPrune {
+                retention.prune(registry, logger: logger)
+                nextPrune = ContinuousClock.now + retention.interval
+            }
+            flush()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
+        flush()
+    }
+
+    private func flush() {
+        for sandbox in registry.all {
+            do { try sandbox.store.flushJournal() } catch {
+                logger.warning("writing the token-request journal failed", metadata: ["sandbox": "\(sandbox.id)", "error": "\(type(of: error))"])
+            }
         }
     }
 }
