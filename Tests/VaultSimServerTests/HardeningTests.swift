@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -358,5 +361,67 @@ struct AuthorityRewriting<Inner: HTTPResponder>: HTTPResponder {
         var head = request.head
         head.authority = authority
         return try await inner.respond(to: Request(head: head, body: request.body), context: context)
+    }
+}
+
+/// Connections that say nothing (idle, or half-open after part of a request) are closed after the
+/// idle timeout, so they cannot pile up and lock others out.
+struct IdleConnectionTests {
+    @Test func aSilentConnectionAndAHalfSentRequestAreClosedAfterTheIdleTimeout() async throws {
+        var server = VaultSimServer(registry: SandboxRegistry(), fixtures: FixtureLibrary())
+        server.idleTimeout = .seconds(1)
+        let running = try await server.start()
+        defer { Task { await running.stop() } }
+        let port = try #require(running.address.port)
+        for first in ["", "GET /_vaultsim/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"] {
+            let start = ContinuousClock.now
+            let closed = try RawConnection.closesWithin(seconds: 6, port: port, sending: first)
+            #expect(closed, "the server kept a connection that sent \(first.isEmpty ? "nothing" : "half a request")")
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+        // A whole request on a fresh connection is still answered.
+        #expect(try RawConnection.answers(port: port))
+    }
+}
+
+/// A bare TCP client (Glibc sockets), to behave as no HTTP client would.
+enum RawConnection {
+    static func connect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: 6, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// Sends `text`, then waits: true when the server closes the connection (read returns 0).
+    static func closesWithin(seconds: Int, port: Int, sending text: String) throws -> Bool {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        if !text.isEmpty { _ = text.withCString { send(fd, $0, strlen($0), 0) } }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return true }
+            if n < 0 { return false }   // timed out (SO_RCVTIMEO) or failed: still open
+        }
+    }
+
+    static func answers(port: Int) throws -> Bool {
+        let fd = try connect(port: port)
+        defer { close(fd) }
+        let request = "GET /_vaultsim/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 && String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix("HTTP/1.1 200")
     }
 }

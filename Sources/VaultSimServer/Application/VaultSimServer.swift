@@ -24,7 +24,9 @@ public struct VaultSimServer: Sendable {
     /// (AsyncHTTPClient's pool keeps a connection 60 s), so that client always closes first and
     /// never sends a request on a connection the server is closing. A request being answered
     /// (a fault's delay, say) is not idle.
-    static let idleTimeout: TimeAmount = .seconds(75)
+    static let defaultIdleTimeout: TimeAmount = .seconds(75)
+    /// How long a connection may sit with nothing to read before the server closes it.
+    public var idleTimeout: TimeAmount = VaultSimServer.defaultIdleTimeout
     /// How long `start` waits for the port to be bound.
     static let startTimeout: Duration = .seconds(20)
 
@@ -60,7 +62,7 @@ public struct VaultSimServer: Sendable {
         let address = self.address
         return Application(
             responder: BasePathResponder(inner: router().buildResponder()),
-            server: .http1(configuration: .init(idleTimeout: Self.idleTimeout)),
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(host, port: port), serverName: "VaultSim"),
             onServerRunning: { channel in address.set(host: host, port: channel.localAddress?.port ?? port) },
             logger: logger)
