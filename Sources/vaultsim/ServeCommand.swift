@@ -100,7 +100,10 @@ struct ServeCommand: AsyncParsableCommand {
             scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]), in: sandbox)
         _ = try await server.seed(grant: GrantSeed(provider: "slack", account: "alice", scopes: ["chat:write", "channels:read"]), in: sandbox)
         _ = try await server.seed(grant: GrantSeed(provider: "github", account: "alice", scopes: ["repo", "read:user"]), in: sandbox)
-        _ = try server.seed(secret: SecretSeed(type: .bearer), in: sandbox)
+        // A managed secret of every type the guide names, for the internal API.
+        for type in CredentialType.allCases {
+            _ = try server.seed(secret: SecretSeed(type: type), in: sandbox)
+        }
     }
 
     private func printWelcome(sandbox: Sandbox, serverURL: String, providers: [ProviderDescriptor]) throws {

@@ -12,8 +12,12 @@ struct VaultSimCommand: AsyncParsableCommand {
             `vaultsim serve` gives an app a working vault and providers on localhost.
             Exit codes: 0 success, 1 scenarios failed, 2 bad input.
             """,
+        version: VaultSimCommand.version,
         subcommands: [RunCommand.self, ServeCommand.self, BenchCommand.self],
         defaultSubcommand: RunCommand.self)
+
+    /// VaultSim's version, and the SDK it is wire-compatible with.
+    static let version = "vaultsim 0.3.0 (wire-compatible with alter-sdk 0.11.0)"
 
     /// Like the default entry point, but bad command lines exit with 2 (bad input), not 64.
     static func main() async {
