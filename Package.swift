@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Domain and store: sandboxes, apps, grants, the vault's credentials, policies, the error
@@ -33,8 +34,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The fake providers as authorization servers with their own store (Google, Slack, GitHub,
-        // the internal API), served from Fixtures/, and the gateway that dispatches by real host.
+        // The fake providers as authorization servers with their own store and consent pages (Google,
+        // Slack, GitHub, the internal API), served from Fixtures/, and the gateway that dispatches by real host.
         .target(
             name: "VaultSimProviders",
             dependencies: [
@@ -43,10 +44,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         // The Hummingbird application: /sdk routes, HMAC verification, control API, providers mounted,
-        // the vault's HTTP client to the providers (AsyncHTTPClient on loopback).
+        // the vault's HTTP client to the providers (AsyncHTTPClient on loopback), the hosted Connect pages.
         .target(
             name: "VaultSimServer",
             dependencies: [
@@ -61,9 +63,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
-        // Scenario model and loader, runner, driver processes, expectations, leak scanner, catalogue, reports.
+        // Scenario model and loader, runner, driver processes, the simulated Connect user (HTTP),
+        // expectations, leak scanner, catalogue, reports.
         .target(
             name: "VaultSimScenarios",
             dependencies: [
@@ -73,6 +77,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The CLI: one ParsableCommand per subcommand.
@@ -104,7 +110,9 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The real-browser test's Selenium script (run by ConnectBrowserTests with Python).
+            exclude: ["Browser"]
         ),
         .testTarget(
             name: "VaultSimScenariosTests",

@@ -156,8 +156,8 @@ struct SDKRoutesTests {
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/_vaultsim/sdk/x") == nil)
     }
 
-    @Test func connectSessionIsNotSimulatedYetAndSaysSo() async throws {
-        let (status, json, _) = try await post("/sdk/oauth/connect/session", "{}")
+    @Test func authSessionIsNotSimulatedYetAndSaysSo() async throws {
+        let (status, json, _) = try await post("/sdk/auth/session", "{}")
         #expect(status == 501)
         #expect(json["detail"]?["error"] == "not_simulated")
     }

@@ -23,8 +23,10 @@ import alter_sdk
 from alter_sdk import AlterVault
 
 PROTOCOL = 1
-# Driver ops and the AlterVault method each needs (revoke_grant arrived in alter-sdk 0.9.0).
-OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revoke_grant", "close": "close"}
+# Driver ops and the AlterVault method each needs (revoke_grant arrived in alter-sdk 0.9.0;
+# create_connect_session and connect are checked the same way, so an older SDK is reported honestly).
+OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revoke_grant",
+       "create_connect_session": "create_connect_session", "connect": "connect", "close": "close"}
 
 
 def capabilities():
@@ -165,6 +167,19 @@ class Driver:
         vault = self.client()
         result = await vault.revoke_grant(need(params, "grant_id"), **pick(params, ("reason",)))
         return result.model_dump(mode="json")
+
+    async def op_create_connect_session(self, params):
+        kwargs = pick(params, ("allowed_providers", "return_url", "allowed_origin", "metadata",
+                               "grant_policy", "required_scopes"))
+        result = await self.client().create_connect_session(**kwargs)
+        return result.model_dump(mode="json")
+
+    async def op_connect(self, params):
+        # Never open a browser: with open_browser=False the SDK logs the Connect URL at INFO
+        # through the alter_sdk.client logger (stderr), and the simulated user opens it.
+        kwargs = pick(params, ("providers", "timeout", "poll_interval", "grant_policy"))
+        results = await self.client().connect(open_browser=False, **kwargs)
+        return [r.model_dump(mode="json") for r in results]
 
     async def op_close(self, params):
         await self.client().close()

@@ -65,6 +65,18 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
         set { requiredScopesJSON = JSONValue.listText(newValue) }
     }
 
+    /// The scopes the app's configuration allows at this provider (JSON array; empty: the
+    /// provider's defaults). A Connect session may ask for fewer, never for others.
+    public var allowedScopesJSON: String = "[]"
+
+    public var allowedScopes: [String] {
+        get {
+            let stored = JSONValue.list(fromText: allowedScopesJSON)
+            return stored.isEmpty ? ProviderCatalog.descriptor(id: providerID)?.oauth?.defaultScopes ?? [] : stored
+        }
+        set { allowedScopesJSON = JSONValue.listText(newValue) }
+    }
+
     /// The required scopes a grant with `scopes` lacks.
     public func missingScopes(in scopes: [String]) -> [String] {
         requiredScopes.filter { !scopes.contains($0) }
@@ -85,6 +97,7 @@ public struct ProviderConfig: Codable, Sendable, Equatable, FetchableRecord, Per
         case isConfigured = "is_configured"
         case redirectURI = "redirect_uri"
         case requiredScopesJSON = "required_scopes"
+        case allowedScopesJSON = "allowed_scopes"
     }
 }
 

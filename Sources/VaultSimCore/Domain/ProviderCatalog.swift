@@ -34,6 +34,11 @@ public struct OAuthEndpoints: Sendable, Equatable {
     public var dialect: Dialect
     /// Separator of the `scope` parameter and of scopes in token responses.
     public var scopeSeparator: String
+    /// Whether the vault sends a PKCE challenge (S256) with its authorization requests.
+    public var usesPKCE: Bool
+    /// The scopes an app's configuration allows by default (its Dev Portal allowlist); a Connect
+    /// flow asks for these unless the session names fewer.
+    public var defaultScopes: [String]
 }
 
 public enum ProviderCatalog {
@@ -43,19 +48,21 @@ public enum ProviderCatalog {
         oauth: OAuthEndpoints(
             authorizeURL: "https://accounts.google.com/o/oauth2/v2/auth", tokenURL: "https://oauth2.googleapis.com/token",
             revokeURL: "https://oauth2.googleapis.com/revoke", userinfoURL: "https://openidconnect.googleapis.com/v1/userinfo",
-            dialect: .standard, scopeSeparator: " "))
+            dialect: .standard, scopeSeparator: " ", usesPKCE: true,
+            defaultScopes: ["openid", "email", "profile", "https://www.googleapis.com/auth/calendar.readonly",
+                            "https://www.googleapis.com/auth/calendar.events", "https://www.googleapis.com/auth/gmail.readonly"]))
     public static let slack = ProviderDescriptor(
         id: "slack", displayName: "Slack", kind: .oauth, hosts: ["slack.com"],
         oauth: OAuthEndpoints(
             authorizeURL: "https://slack.com/oauth/v2/authorize", tokenURL: "https://slack.com/api/oauth.v2.access",
             revokeURL: "https://slack.com/api/auth.revoke", userinfoURL: "https://slack.com/api/auth.test",
-            dialect: .slack, scopeSeparator: ","))
+            dialect: .slack, scopeSeparator: ",", usesPKCE: false, defaultScopes: ["chat:write", "channels:read", "channels:history"]))
     public static let github = ProviderDescriptor(
         id: "github", displayName: "GitHub", kind: .oauth, hosts: ["api.github.com", "github.com"],
         oauth: OAuthEndpoints(
             authorizeURL: "https://github.com/login/oauth/authorize", tokenURL: "https://github.com/login/oauth/access_token",
             revokeURL: "https://api.github.com/applications/{client_id}/grant", userinfoURL: "https://api.github.com/user",
-            dialect: .github, scopeSeparator: ","))
+            dialect: .github, scopeSeparator: ",", usesPKCE: true, defaultScopes: ["read:user", "repo"]))
     /// The internal bearer-token API of the guide's managed-secret example (loyalty points).
     public static let internalAPI = ProviderDescriptor(
         id: "internal", displayName: "Internal API", kind: .managed, hosts: ["api.internal.com"], oauth: nil)

@@ -55,6 +55,12 @@ public enum RequestSigning {
         return SymmetricKey(data: Data(mac))
     }
 
+    /// PKCE's S256 challenge: BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
+    public static func pkceChallenge(_ verifier: String) -> String {
+        Data(SHA256.hash(data: Data(verifier.utf8))).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
     public static func sha256Hex(_ data: some DataProtocol) -> String {
         SHA256.hash(data: data).hexString
     }

@@ -142,6 +142,38 @@ extension VaultStore {
             }
             try db.create(index: "token_requests_by_grant", on: "token_requests", columns: ["grant_id", "received_at"])
         }
+        migrator.registerMigration("v5: Connect sessions and flows, allowed scopes per provider config") { db in
+            try db.alter(table: "provider_configs") { t in
+                t.add(column: "allowed_scopes", .text).notNull().defaults(to: "[]")
+            }
+            try db.create(table: "connect_sessions") { t in
+                t.primaryKey("session_token", .text)
+                t.column("allowed_providers", .text)
+                t.column("return_url", .text)
+                t.column("allowed_origin", .text)
+                t.column("metadata", .text)
+                t.column("grant_policy", .text)
+                t.column("required_scopes", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("expires_at", .datetime).notNull()
+                t.column("status", .text).notNull()
+                t.column("error_code", .text)
+                t.column("error_message", .text)
+                t.column("results", .text).notNull()
+                t.column("opened_at", .datetime)
+            }
+            try db.create(table: "connect_flows") { t in
+                t.primaryKey("state", .text)
+                t.column("session_token", .text).notNull().indexed().references("connect_sessions", onDelete: .cascade)
+                t.column("provider_id", .text).notNull()
+                t.column("code_verifier", .text)
+                t.column("scopes", .text).notNull()
+                t.column("ttl_seconds", .integer)
+                t.column("ttl_chosen_by", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("finished_at", .datetime)
+            }
+        }
         return migrator
     }
 }

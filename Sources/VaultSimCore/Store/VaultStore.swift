@@ -223,6 +223,16 @@ extension VaultStore {
         }
     }
 
+    /// The grant a new authorization of this account replaces: its newest OAuth grant at the
+    /// provider that was not deleted.
+    public func reconnectableGrant(providerID: String, accountIdentifier: String) throws -> Grant? {
+        try writer.read { db in
+            try Grant.filter(Column("kind") == Grant.Kind.oauth.rawValue && Column("provider_id") == providerID
+                && Column("account_identifier") == accountIdentifier && Column("status") != Grant.Status.deleted.rawValue)
+                .order(Column("created_at").desc, Column.rowID.desc).fetchOne(db)
+        }
+    }
+
     /// A reconnect: the grant keeps its id, takes the new scopes and credential, and is active.
     public func update(grant: Grant, credential: VaultCredential) throws {
         try writer.write { db in

@@ -85,8 +85,9 @@ public struct CredentialService: Sendable {
     }
 
     /// The end of an authorization: exchanges the code at the provider, asks who the account is,
-    /// and stores the grant. Reconnecting an account that already has an active grant at this
-    /// provider keeps that grant's id and replaces its credential.
+    /// and stores the grant. Reconnecting an account that already has a grant at this provider
+    /// (active, expired, revoked or with a dead credential) keeps that grant's id, replaces its
+    /// credential, scopes and TTL, and makes it active; after a deletion a new grant is made.
     public func completeAuthorization(providerID: String, code: String, codeVerifier: String?,
                                       expiresAt: Date? = nil) async throws(VaultError) -> Grant {
         guard let provider = ProviderCatalog.descriptor(id: providerID), provider.kind == .oauth else {
@@ -109,8 +110,9 @@ public struct CredentialService: Sendable {
         }
         let now = sandbox.clock.now
         do {
-            let existing = try sandbox.store.activeOAuthGrants(providerID: providerID, limit: 1000, offset: 0).grants
-                .first { $0.accountIdentifier == account.identifier }
+            // Re-authorization keeps the grant id (alter-sdk's README), whatever happened to the
+            // grant, except after the developer deleted it: then a new grant is made.
+            let existing = try sandbox.store.reconnectableGrant(providerID: providerID, accountIdentifier: account.identifier)
             var grant = existing ?? Grant(kind: .oauth, providerID: providerID, accountIdentifier: account.identifier,
                                           accountDisplayName: account.displayName ?? account.identifier, scopes: set.scopes ?? [],
                                           createdAt: now, expiresAt: expiresAt)
@@ -119,6 +121,8 @@ public struct CredentialService: Sendable {
                 scopes: set.scopes ?? [], expiresAt: set.expiresIn.map { now.addingTimeInterval(TimeInterval($0)) }, obtainedAt: now)
             if existing != nil {
                 grant.scopesJSON = JSONValue.listText(set.scopes ?? grant.scopes)
+                grant.expiresAt = expiresAt
+                grant.revokeReason = nil
                 try sandbox.store.update(grant: grant, credential: credential)
             } else {
                 try sandbox.store.insert(grant: grant, credential: credential)

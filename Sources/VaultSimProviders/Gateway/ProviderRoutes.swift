@@ -53,18 +53,20 @@ public struct ProviderRoutes: Sendable {
         let mount = "\(Self.mountPrefix)/\(sandboxID)/hosts/\(host)"
         var path = fullPath.lowercased().hasPrefix(mount.lowercased()) ? String(fullPath.dropFirst(mount.count)) : fullPath
         if path.isEmpty { path = "/" }
-        var caller = ProviderCall.Caller.sdk
+        var named: ProviderCall.Caller?
         // HTTP/1.1's Host header arrives as the request's authority, not among the header fields.
         var headers: [String: String] = [:]
         if let authority = request.head.authority { headers["host"] = authority }
         for field in request.headers {
             let name = field.name.canonicalName
             if name == Self.callerHeader {
-                caller = ProviderCall.Caller(rawValue: field.value) ?? .sdk
+                named = ProviderCall.Caller(rawValue: field.value) ?? .sdk
                 continue
             }
             headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
         }
+        // Without the header, a page navigation is a browser's (httpx and the SDK send `*/*`).
+        let caller = named ?? (headers["sec-fetch-mode"] == "navigate" || headers["accept"]?.hasPrefix("text/html") == true ? .browser : .sdk)
         let buffer = try await request.body.collect(upTo: 16 << 20)
         let body = Data(buffer: buffer)
         let call = ProviderCall(method: request.method.rawValue, host: host, caller: caller, path: path, fullPath: fullPath,

@@ -50,7 +50,7 @@ struct GitHubProvider: OAuthFakeProvider {
         if call.host == "github.com" {
             switch (call.method, call.path) {
             case ("POST", "/login/oauth/access_token"): return tokenEndpoint(call, server: server)
-            case ("GET", "/login/oauth/authorize"): return authorizePage(call, server: server)
+            case ("GET", "/login/oauth/authorize"), ("POST", "/login/oauth/authorize"): return authorizePage(call, server: server, sandbox: sandbox)
             default: return .text(404, "Not Found", contentType: "text/html; charset=utf-8")
             }
         }
@@ -194,30 +194,28 @@ struct GitHubProvider: OAuthFakeProvider {
 
     // MARK: authorization page
 
-    /// `GET github.com/login/oauth/authorize`: checks the request; the consent page itself
-    /// arrives with the Connect issue.
-    private func authorizePage(_ call: ProviderCall, server: AuthorizationServer) -> ProviderResponse {
-        let query = call.query.filter { !$0.value.isEmpty }
-        let clientID = query["client_id"] ?? ""
-        // Without redirect_uri GitHub uses the app's registered callback.
-        let redirectURI = query["redirect_uri"]
-            ?? (try? server.store.client(providerID: descriptor.id, clientID: clientID))?.redirectURIs.first ?? ""
-        let scopes = (query["scope"] ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
-        let message: String
-        let status: Int
-        do {
-            _ = try server.validate(clientID: clientID, redirectURI: redirectURI, scopes: scopes,
+    /// `github.com/login/oauth/authorize`: checks the request, then GitHub's "Authorize …" page.
+    /// Without `redirect_uri` GitHub uses the app's registered callback.
+    private func authorizePage(_ call: ProviderCall, server: AuthorizationServer, sandbox: Sandbox) -> ProviderResponse {
+        let consent = ConsentPage(provider: self, server: server, sandbox: sandbox, style: .github)
+        return consent.handle(call, action: "authorize") { all, carried in
+            let query = all.filter { !$0.value.isEmpty }
+            let clientID = query["client_id"] ?? ""
+            let redirectURI = query["redirect_uri"]
+                ?? (try? server.store.client(providerID: descriptor.id, clientID: clientID))?.redirectURIs.first ?? ""
+            let scopes = (query["scope"] ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+            let checked = Result { () throws(OAuthFailure) in
+                try server.validate(clientID: clientID, redirectURI: redirectURI, scopes: scopes,
                                     codeChallenge: query["code_challenge"], codeChallengeMethod: query["code_challenge_method"])
-            status = 200
-            message = "VaultSim: consent pages arrive with the Connect issue."
-        } catch {
-            status = 400
-            message = "\(error.code.rawValue): \(error.message)"
+            }
+            if case .failure(let error) = checked {
+                let html = "<!DOCTYPE html><html><head><title>Authorize application</title></head><body>"
+                    + "<h1>GitHub</h1><p>\(HTMLEscape.escape("\(error.code.rawValue): \(error.message)"))</p>"
+                    + "<p>client_id: \(HTMLEscape.escape(clientID))</p><p>scope: \(HTMLEscape.escape(scopes.joined(separator: " ")))</p></body></html>"
+                return .failure(.init(page: .text(400, html, contentType: "text/html; charset=utf-8")))
+            }
+            return .success(.init(clientID: clientID, redirectURI: redirectURI, scopes: scopes, state: query["state"],
+                                  codeChallenge: query["code_challenge"], codeChallengeMethod: query["code_challenge_method"], carried: carried))
         }
-        let html = "<!DOCTYPE html><html><head><title>Authorize application</title></head><body>"
-            + "<h1>GitHub (VaultSim)</h1><p>\(HTMLEscape.escape(message))</p>"
-            + "<p>client_id: \(HTMLEscape.escape(clientID))</p><p>scope: \(HTMLEscape.escape(scopes.joined(separator: " ")))</p>"
-            + "</body></html>"
-        return .text(status, html, contentType: "text/html; charset=utf-8")
     }
 }

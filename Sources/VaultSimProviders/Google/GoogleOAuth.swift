@@ -3,7 +3,7 @@ import VaultSimCore
 
 /// Google's authorization server as its clients see it: `POST oauth2.googleapis.com/token`
 /// (authorization_code and refresh_token grants), `/revoke`, `/tokeninfo`, the OpenID userinfo
-/// endpoint, and the checks of `accounts.google.com/o/oauth2/v2/auth`.
+/// endpoint, and the checks of `accounts.google.com/o/oauth2/v2/auth` before its consent page.
 struct GoogleOAuth {
     let server: AuthorizationServer
     let clock: VirtualClock
@@ -106,25 +106,23 @@ struct GoogleOAuth {
 
     // MARK: authorize
 
-    /// `GET accounts.google.com/o/oauth2/v2/auth`: checks the request as Google does before any
-    /// user is asked. The consent page itself arrives with the Connect issue.
-    func authorizePage(_ call: ProviderCall) -> ProviderResponse {
-        guard call.path == "/o/oauth2/v2/auth" || call.path == "/o/oauth2/auth" else { return GoogleErrors.notFound }
-        let q = call.query
+    /// The checks of `accounts.google.com/o/oauth2/v2/auth` before any user is asked; a refused
+    /// request gets Google's error page ("Error 400: redirect_uri_mismatch"), never a redirect.
+    static func checkAuthorization(_ q: [String: String], carried: [(String, String)],
+                                   server: AuthorizationServer) -> Result<ConsentPage.Request, ConsentPage.ProviderError> {
         guard q["response_type"] == "code" else {
-            return Self.errorPage("Error 400: invalid_request", "Required parameter is missing or invalid: response_type")
+            return .failure(.init(page: errorPage("Error 400: invalid_request", "Required parameter is missing or invalid: response_type")))
         }
+        let scopes = (q["scope"] ?? "").split(separator: " ").map(String.init)
         do {
-            let scopes = (q["scope"] ?? "").split(separator: " ").map(String.init)
             _ = try server.validate(clientID: q["client_id"] ?? "", redirectURI: q["redirect_uri"] ?? "", scopes: scopes,
                                     codeChallenge: q["code_challenge"], codeChallengeMethod: q["code_challenge_method"])
         } catch {
             let title = error.code == .invalidClient ? "Error 401: invalid_client" : "Error 400: \(error.code.rawValue)"
-            return Self.errorPage(title, error.message)
+            return .failure(.init(page: errorPage(title, error.message)))
         }
-        return Self.errorPage("Sign in with Google (VaultSim)",
-                              "This authorization request is valid. VaultSim's consent pages arrive with Connect; seed grants through a scenario's given or the control API.",
-                              status: 200)
+        return .success(.init(clientID: q["client_id"] ?? "", redirectURI: q["redirect_uri"] ?? "", scopes: scopes, state: q["state"],
+                              codeChallenge: q["code_challenge"], codeChallengeMethod: q["code_challenge_method"], carried: carried))
     }
 
     static func errorPage(_ title: String, _ message: String, status: Int = 400) -> ProviderResponse {

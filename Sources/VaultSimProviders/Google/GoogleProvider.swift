@@ -36,7 +36,11 @@ struct GoogleProvider: OAuthFakeProvider {
         case "oauth2.googleapis.com":
             return GoogleOAuth(server: server, clock: sandbox.clock).tokenHost(call)
         case "accounts.google.com":
-            return GoogleOAuth(server: server, clock: sandbox.clock).authorizePage(call)
+            guard call.path == "/o/oauth2/v2/auth" || call.path == "/o/oauth2/auth", call.method == "GET" || call.method == "POST" else {
+                return GoogleErrors.notFound
+            }
+            let consent = ConsentPage(provider: self, server: server, sandbox: sandbox, style: .google)
+            return consent.handle(call, action: "auth") { q, carried in GoogleOAuth.checkAuthorization(q, carried: carried, server: server) }
         case "openidconnect.googleapis.com":
             guard call.path == "/v1/userinfo", call.method == "GET" || call.method == "POST" else { return GoogleErrors.notFound }
             return try GoogleOAuth(server: server, clock: sandbox.clock).userinfo(call)

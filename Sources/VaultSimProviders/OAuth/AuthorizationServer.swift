@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import VaultSimCore
@@ -319,10 +318,7 @@ public struct AuthorizationServer: Sendable {
     static func json(_ scopes: [String]) -> String { JSONValue.listText(scopes) }
 
     /// BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2).
-    public static func s256(_ verifier: String) -> String {
-        Data(SHA256.hash(data: Data(verifier.utf8))).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    public static func s256(_ verifier: String) -> String { RequestSigning.pkceChallenge(verifier) }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)

@@ -53,7 +53,7 @@ struct SlackProvider: OAuthFakeProvider {
     func respond(to call: ProviderCall, in sandbox: Sandbox) async throws -> ProviderResponse {
         let server = authorizationServer(sandbox)
         let segments = call.segments
-        if segments == ["oauth", "v2", "authorize"] { return try authorizePage(call, server: server) }
+        if segments == ["oauth", "v2", "authorize"] { return authorizePage(call, server: server, sandbox: sandbox) }
         guard segments.count == 2, segments[0] == "api" else { return Self.notFoundPage }
         let method = segments[1]
         guard Self.methods.contains(method) else {
@@ -191,35 +191,37 @@ struct SlackProvider: OAuthFakeProvider {
 
     // MARK: pages
 
-    /// `GET /oauth/v2/authorize`: the checks Slack makes before asking anyone. Scopes are
-    /// comma-separated (`scope` for the bot, `user_scope` for the user); without `redirect_uri`
-    /// the client's only registered one is used. The consent page arrives with the Connect issue.
-    private func authorizePage(_ call: ProviderCall, server: AuthorizationServer) throws -> ProviderResponse {
-        let q = call.query
-        let clientID = q["client_id"] ?? ""
-        let split = { (text: String?) -> [String] in
-            (text ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-        }
-        let scopes = split(q["scope"]) + split(q["user_scope"])
-        var redirectURI = q["redirect_uri"] ?? ""
-        if redirectURI.isEmpty, let client = try? server.store.client(providerID: policy.providerID, clientID: clientID),
-           client.redirectURIs.count == 1 {
-            redirectURI = client.redirectURIs[0]
-        }
-        do {
-            _ = try server.validate(clientID: clientID, redirectURI: redirectURI, scopes: scopes, codeChallenge: nil, codeChallengeMethod: nil)
-        } catch {
-            let failure = error
-            let message: String = switch failure.code {
-            case .invalidClient: "invalid_client_id: the client_id '\(clientID)' is not a Slack app."
-            case .redirectURIMismatch: "bad_redirect_uri: redirect_uri did not match any configured URIs. Passed URI: \(redirectURI)"
-            case .invalidScope: "invalid_scope: the request must name at least one scope."
-            default: "invalid_arguments: \(failure.message)"
+    /// `/oauth/v2/authorize`: the checks Slack makes before asking anyone, then its consent
+    /// page. Scopes are comma-separated (`scope` for the bot, `user_scope` for the user);
+    /// without `redirect_uri` the client's only registered one is used.
+    private func authorizePage(_ call: ProviderCall, server: AuthorizationServer, sandbox: Sandbox) -> ProviderResponse {
+        guard call.method == "GET" || call.method == "POST" else { return Self.notFoundPage }
+        let consent = ConsentPage(provider: self, server: server, sandbox: sandbox, style: .slack)
+        return consent.handle(call, action: "authorize") { q, carried in
+            let clientID = q["client_id"] ?? ""
+            let split = { (text: String?) -> [String] in
+                (text ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
             }
-            return Self.page(status: 400, title: "Oops! Something went wrong.", message: message)
+            let scopes = split(q["scope"]) + split(q["user_scope"])
+            var redirectURI = q["redirect_uri"] ?? ""
+            if redirectURI.isEmpty, let client = try? server.store.client(providerID: policy.providerID, clientID: clientID),
+               client.redirectURIs.count == 1 {
+                redirectURI = client.redirectURIs[0]
+            }
+            let checked = Result { () throws(OAuthFailure) in
+                try server.validate(clientID: clientID, redirectURI: redirectURI, scopes: scopes, codeChallenge: nil, codeChallengeMethod: nil)
+            }
+            if case .failure(let failure) = checked {
+                let message: String = switch failure.code {
+                case .invalidClient: "invalid_client_id: the client_id '\(clientID)' is not a Slack app."
+                case .redirectURIMismatch: "bad_redirect_uri: redirect_uri did not match any configured URIs. Passed URI: \(redirectURI)"
+                case .invalidScope: "invalid_scope: the request must name at least one scope."
+                default: "invalid_arguments: \(failure.message)"
+                }
+                return .failure(.init(page: Self.page(status: 400, title: "Oops! Something went wrong.", message: message)))
+            }
+            return .success(.init(clientID: clientID, redirectURI: redirectURI, scopes: scopes, state: q["state"], carried: carried))
         }
-        return Self.page(status: 200, title: "Slack (VaultSim)",
-                         message: "This authorization request is valid. VaultSim: consent pages arrive with the Connect issue.")
     }
 
     static func page(status: Int, title: String, message: String) -> ProviderResponse {

@@ -45,6 +45,8 @@ public enum ScenarioLoader {
         let covers = try top.stringList("covers") ?? []
         let given = try top.node("given").map(parseGiven) ?? Given()
         var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version"]
+        // The newest grant a Connect flow made at each provider (set once one has).
+        for provider in ProviderCatalog.all where provider.kind == .oauth { bindings.insert("connected.\(provider.id)") }
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }
         for secret in given.secrets { bindings.insert("secrets.\(secret.name)") }
 
@@ -131,7 +133,20 @@ public enum ScenarioLoader {
                     }
                     given.requiredScopes.append((provider, scopes))
                 }
-                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured", "accounts", "required_scopes"])
+                if let scopes = try p.stringList("allowed_scopes") {
+                    guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth, !scopes.isEmpty else {
+                        throw ScenarioLoadError(providerNode.location, "given.providers.\(provider).allowed_scopes: \(provider) is not an OAuth provider, or the list is empty")
+                    }
+                    given.allowedScopes.append((provider, scopes))
+                }
+                if let secretNode = p.node("client_secret") {
+                    let secret = try MappingReader.string(secretNode, "given.providers.\(provider).client_secret")
+                    guard ProviderCatalog.descriptor(id: provider)?.kind == .oauth, !secret.isEmpty else {
+                        throw ScenarioLoadError(secretNode.location, "given.providers.\(provider).client_secret: \(provider) is not an OAuth provider, or the secret is empty")
+                    }
+                    given.staleClientSecrets.append((provider, secret))
+                }
+                try p.rejectUnknownKeys(allowed: ["data", "faults", "configured", "accounts", "required_scopes", "allowed_scopes", "client_secret"])
             }
         }
         if let clock = reader.node("clock") { given.clock = try parseClock(clock) }

@@ -36,6 +36,10 @@ public struct Given: Sendable {
     public var clock: ClockSetup?
     /// Choices the vault makes where vaults may differ.
     public var behaviour = VaultBehaviour()
+    /// The app's scope allowlist per provider (what Connect may ask for).
+    public var allowedScopes: [(provider: String, scopes: [String])] = []
+    /// Client secrets the vault holds that differ from what the provider registered (a misconfigured client).
+    public var staleClientSecrets: [(provider: String, secret: String)] = []
     /// Scopes the app's configuration requires per provider.
     public var requiredScopes: [(provider: String, scopes: [String])] = []
     /// The app's access policies (grants may have their own).
@@ -118,6 +122,14 @@ public enum Action: Sendable {
     case vaultFault(ProviderFault)
     /// The faults of a provider (or `vault`, or all when nil) stop answering.
     case clearFaults(String?)
+    /// `vault.connect(...)`: creates a Connect session and polls it until it ends.
+    case connect(JSONValue)
+    /// `vault.create_connect_session(...)`.
+    case createConnectSession(JSONValue)
+    /// The simulated user goes through the hosted Connect pages and a provider's consent page.
+    case user(UserPlan)
+    /// Steps run one after another inside one branch of `concurrently`.
+    case inOrder([Step])
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -125,14 +137,23 @@ public enum Action: Sendable {
         case .request: "request"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
+        case .connect: "connect"
+        case .createConnectSession: "create_connect_session"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
-             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault, .clearFaults: nil
+             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault, .clearFaults, .user, .inOrder: nil
         }
+    }
+
+    /// Whether the step has an outcome to judge (an SDK call, or what the simulated user saw).
+    public var hasOutcome: Bool {
+        if case .user = self { return true }
+        return driverOp != nil
     }
 
     /// Every driver op this action calls, inner steps included.
     public var driverOps: [String] {
         if case .concurrently(let steps) = self { return steps.flatMap(\.action.driverOps) }
+        if case .inOrder(let steps) = self { return steps.flatMap(\.action.driverOps) }
         return driverOp.map { [$0] } ?? []
     }
 
@@ -154,8 +175,37 @@ public enum Action: Sendable {
         case .setCallerAddress: "set_caller_address"
         case .vaultFault: "vault_fault"
         case .clearFaults: "clear_faults"
+        case .connect: "connect"
+        case .createConnectSession: "create_connect_session"
+        case .user: "user"
+        case .inOrder: "in_order"
         }
     }
+}
+
+/// What the simulated user does with a Connect session, in a browser's place.
+public struct UserPlan: Sendable, Equatable {
+    /// `new`: a session no earlier user step opened (waiting for it to appear); `latest`: the newest.
+    public enum SessionChoice: String, Sendable { case new, latest }
+    /// approve (Allow), deny (Cancel at the provider), abandon (open the page and leave), open (look only).
+    public enum Act: String, Sendable, CaseIterable { case approve, deny, abandon, open }
+
+    public var session = SessionChoice.new
+    public var action = Act.approve
+    /// Providers to connect in turn (empty: the first the page offers).
+    public var providers: [String] = []
+    /// The account to choose at the provider (nil: the first listed).
+    public var account: String?
+    /// The scopes to leave ticked (nil: all requested).
+    public var scopes: [String]?
+    /// The grant duration to pick on the hosted page, in seconds (nil: the preselected one).
+    public var duration: Int?
+    /// Virtual seconds that pass while the user reads the consent page.
+    public var linger: Double?
+    /// Press Finish when the page still offers other providers.
+    public var finish = false
+
+    public init() {}
 }
 
 /// What an SDK call must produce.

@@ -12,6 +12,8 @@ struct ScenarioRun {
     var sdkInfo: JSONValue?
     var driverLog = ""
     private var bindings: [String: String] = [:]
+    /// Connect sessions the simulated user has opened.
+    private let opened = OpenedSessions()
 
     init(scenario: Scenario, runner: ScenarioRunner) {
         self.scenario = scenario
@@ -97,6 +99,17 @@ struct ScenarioRun {
             config.requiredScopes = scopes
             try sandbox.store.save(providerConfig: config)
         }
+        for (provider, scopes) in scenario.given.allowedScopes {
+            guard var config = try sandbox.store.providerConfig(id: provider) else { continue }
+            config.allowedScopes = scopes
+            try sandbox.store.save(providerConfig: config)
+        }
+        // After the provider registered the real secret: the vault's copy is now wrong.
+        for (provider, secret) in scenario.given.staleClientSecrets {
+            guard var config = try sandbox.store.providerConfig(id: provider) else { continue }
+            config.clientSecret = secret
+            try sandbox.store.save(providerConfig: config)
+        }
         var behaviour = scenario.given.behaviour
         if let address = scenario.given.client.address { behaviour.callerAddress = address }
         behaviour.basePath = scenario.given.client.basePath
@@ -145,6 +158,14 @@ struct ScenarioRun {
 
     // MARK: steps
 
+    /// `${connected.PROVIDER}`: the newest grant Connect flows made at each provider.
+    private mutating func bindConnections(_ sandbox: Sandbox) {
+        guard let sessions = try? sandbox.store.connectSessions(limit: 1000) else { return }
+        for session in sessions.reversed() {
+            for result in session.results { bindings["connected.\(result.providerID)"] = result.grantID }
+        }
+    }
+
     /// What carrying out one step gave: a driver reply to judge, nothing (a condition), or a
     /// failure (`fatal` when the driver failed and no later step can run).
     enum StepOutcome: Sendable {
@@ -156,27 +177,43 @@ struct ScenarioRun {
     /// Performs one step; false when the driver failed and no later step can run.
     private mutating func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> Bool {
         guard case .concurrently(let inner) = step.action else {
-            return record(await act(step, driver: driver, sandbox: sandbox, hostMap: hostMap), for: step, hostMap: hostMap)
+            let outcome = await act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
+            bindConnections(sandbox)
+            return record(outcome, for: step, hostMap: hostMap)
         }
-        // Started together; judged in the order written once all have ended.
-        let context = StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout)
-        let outcomes = await withTaskGroup(of: (Int, StepOutcome).self) { group in
+        // Started together (an `in_order` branch runs its steps one after another); judged in the
+        // order written once all have ended.
+        let context = StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
+        let outcomes = await withTaskGroup(of: (Int, [(Step, StepOutcome)]).self) { group in
             for (index, innerStep) in inner.enumerated() {
-                group.addTask { (index, await context.act(innerStep, driver: driver, sandbox: sandbox, hostMap: hostMap)) }
+                group.addTask {
+                    guard case .inOrder(let branch) = innerStep.action else {
+                        return (index, [(innerStep, await context.act(innerStep, driver: driver, sandbox: sandbox, hostMap: hostMap))])
+                    }
+                    var done: [(Step, StepOutcome)] = []
+                    for step in branch {
+                        let outcome = await context.act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
+                        done.append((step, outcome))
+                        if case .failed(_, fatal: true) = outcome { break }
+                    }
+                    return (index, done)
+                }
             }
-            var outcomes = [StepOutcome](repeating: .done, count: inner.count)
+            var outcomes = [[(Step, StepOutcome)]](repeating: [], count: inner.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
             return outcomes
         }
+        bindConnections(sandbox)
         var goOn = true
-        for (innerStep, outcome) in zip(inner, outcomes) {
+        for (innerStep, outcome) in outcomes.joined() {
             goOn = record(outcome, for: innerStep, hostMap: hostMap) && goOn
         }
         return goOn
     }
 
     private func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> StepOutcome {
-        await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout).act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
+        await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
+            .act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
     }
 
     /// Judges an outcome; false when no later step can run.
@@ -295,6 +332,7 @@ struct StepContext: Sendable {
     let bindings: [String: String]
     let runner: ScenarioRunner
     let callTimeout: Duration
+    let opened: OpenedSessions
 
     func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> ScenarioRun.StepOutcome {
         do {
@@ -347,8 +385,23 @@ struct StepContext: Sendable {
                 if target != "vault" { sandbox.faults.clear(providerID: target) }
             case .setCallerAddress(let address):
                 sandbox.setBehaviour { $0.callerAddress = address }
-            case .concurrently:
-                throw ScenarioStepError(message: "concurrently steps cannot be nested")
+            case .connect(let params):
+                // The call lasts as long as the SDK polls: its own timeout plus one interval.
+                func number(_ key: String, _ fallback: Double) -> Double {
+                    if case .number(let n)? = params[key] { return n }
+                    return fallback
+                }
+                let seconds = number("timeout", 300) + number("poll_interval", 2)
+                return .reply(try await driver.call("connect", params: Placeholders.substitute(params, bindings),
+                                                    timeout: callTimeout + .milliseconds(Int(seconds * 1000))))
+            case .createConnectSession(let params):
+                return .reply(try await driver.call("create_connect_session", params: Placeholders.substitute(params, bindings),
+                                                    timeout: callTimeout))
+            case .user(let plan):
+                let user = SimulatedUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, opened: opened, wait: callTimeout)
+                return .reply(.result(try await user.run()))
+            case .concurrently, .inOrder:
+                throw ScenarioStepError(message: "\(step.action.name) steps cannot be nested")
             }
             return .done
         } catch let failure as DriverFailure {

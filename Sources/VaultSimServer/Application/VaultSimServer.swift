@@ -53,7 +53,9 @@ public struct VaultSimServer: Sendable {
 
     /// Every route of the server, for the router and for its `RouteTable` alike.
     func addRoutes(to router: Router<BasicRequestContext>) {
-        SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, logger: logger)).add(to: router)
+        SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, address: address,
+                                                logger: logger)).add(to: router)
+        ConnectPages(server: self).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
         ControlRoutes(server: self).add(to: router)
     }

@@ -9,6 +9,8 @@ struct SDKCall: Sendable {
     let body: Data
     let pathParameters: [String: String]
     let transport: any ProviderTransport
+    /// Where this server listens (`http://127.0.0.1:P`), for URLs the vault hands out.
+    let serverURL: String
 
     /// The vault's credential logic for this call's sandbox.
     var credentials: CredentialService { CredentialService(sandbox: sandbox, transport: transport) }
@@ -29,6 +31,30 @@ extension OrderedDictionary where Key == String, Value == JSONValue {
         case nil, .null?: return nil
         case .string(let s)?: return s
         case let other?: throw VaultError(status: 422, code: "invalid_body", message: "Field '\(key)' must be a string, got \(other.typeName)")
+        }
+    }
+
+    /// An optional list of strings; a 422 naming the field otherwise.
+    func optionalStringList(_ key: String) throws -> [String]? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            return try items.map { item in
+                guard let text = item.stringValue else {
+                    throw VaultError(status: 422, code: "invalid_body", message: "Field '\(key)' must be a list of strings, got a \(item.typeName) in it")
+                }
+                return text
+            }
+        case let other?: throw VaultError(status: 422, code: "invalid_body", message: "Field '\(key)' must be a list of strings, got \(other.typeName)")
+        }
+    }
+
+    /// An optional JSON object; a 422 naming the field otherwise.
+    func optionalObject(_ key: String) throws -> JSONObject? {
+        switch self[key] {
+        case nil, .null?: return nil
+        case .object(let members)?: return members
+        case let other?: throw VaultError(status: 422, code: "invalid_body", message: "Field '\(key)' must be an object, got \(other.typeName)")
         }
     }
 

@@ -12,6 +12,7 @@ struct SDKGateway: Sendable {
     let registry: SandboxRegistry
     let verifier: HMACVerifier
     let transport: any ProviderTransport
+    let address: ServerAddress
     let logger: Logger
 
     typealias Endpoint = @Sendable (SDKCall) async throws -> (status: Int, body: JSONValue)
@@ -58,7 +59,8 @@ struct SDKGateway: Sendable {
             }
             var pathParameters: [String: String] = [:]
             for name in parameters { pathParameters[name] = context.parameters.get(name)?.removingPercentEncoding }
-            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters, transport: transport))
+            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters, transport: transport,
+                                                       serverURL: address.baseURL))
             return Self.json(result.status, result.body, actorID: actorID)
         } catch let error as VaultError {
             return Self.json(error.status, error.body, actorID: actorID, headers: error.headers)

@@ -8,10 +8,7 @@ struct SDKRoutes: Sendable {
 
     /// Endpoints the SDK has that VaultSim does not simulate yet; they answer 501 with a clear
     /// message rather than a 404, which the SDK would report as `GrantNotFoundError`.
-    static let notSimulated = [
-        "/sdk/oauth/connect/session", "/sdk/oauth/connect/session/poll",
-        "/sdk/auth/session", "/sdk/auth/poll", "/sdk/auth/verify-token",
-    ]
+    static let notSimulated = ["/sdk/auth/session", "/sdk/auth/poll", "/sdk/auth/verify-token"]
 
     func add<Context: RequestContext>(to router: Router<Context>) {
         router.post("/sdk/token") { request, context in
@@ -25,6 +22,12 @@ struct SDKRoutes: Sendable {
         }
         router.post("/sdk/oauth/grants/:grant_id/revoke") { request, context in
             await gateway.handle(request, context: context, parameters: ["grant_id"], endpoint: GrantsEndpoint.revoke)
+        }
+        router.post("/sdk/oauth/connect/session") { request, context in
+            await gateway.handle(request, context: context, endpoint: ConnectEndpoint.create)
+        }
+        router.post("/sdk/oauth/connect/session/poll") { request, context in
+            await gateway.handle(request, context: context, endpoint: ConnectEndpoint.poll)
         }
         for path in Self.notSimulated {
             router.post(RouterPath(path)) { request, context in
