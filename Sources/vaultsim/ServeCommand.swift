@@ -17,7 +17,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Starts the fake vault with a default app, its API key, a grant at Google, Slack and GitHub (each made
             through the provider's own authorization) and a managed secret for the internal API, and prints what
-            to export. The default app lives in a SQLite file (WAL mode), so its
+            to export. Connect sessions are served as hosted pages and consent pages a browser can click
+            through (or approved automatically with --auto-consent). The default app lives in a SQLite file (WAL mode), so its
             key and grants survive a restart; sandboxes made through the control API (/_vaultsim/) live in memory.
             Stop with Ctrl-C (graceful shutdown).
             """)
@@ -36,6 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("At most this many rows of each journal are kept per sandbox (the newest).", valueName: "rows"))
     var retentionRows = 100_000
+
+    @Flag(help: "Approve every new Connect session at once, as the first account of each provider (for machines without a browser).")
+    var autoConsent = false
 
     func validate() throws {
         guard host == "127.0.0.1" || host == "localhost" else {
@@ -89,6 +93,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try printWelcome(sandbox: sandbox, serverURL: running.baseURL, providers: server.directory.providers.values.map(\.descriptor))
+        let consent = autoConsent ? Task {
+            await AutoConsent(registry: registry, serverURL: running.baseURL).run { line in
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+        } : nil
+        defer { consent?.cancel() }
         try await running.wait()
     }
 
@@ -131,6 +141,10 @@ struct ServeCommand: AsyncParsableCommand {
                 text += "  \(real.padding(toLength: 38, withPad: " ", startingAt: 0)) -> \((try? map.fakeURL(for: real)) ?? "")\n"
             }
         }
+        text += autoConsent
+            ? "\nConnect: every new session is approved at once as the first account of each provider (--auto-consent).\n"
+            : "\nConnect: vault.connect() and create_connect_session() give a connect_url; open it in a browser and press Allow.\n"
+                + "  On a machine without a browser, run `vaultsim serve --auto-consent` to approve sessions automatically.\n"
         text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (Ctrl-C stops)\n"
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }

@@ -204,6 +204,8 @@ public struct UserPlan: Sendable, Equatable {
     public var linger: Double?
     /// Press Finish when the page still offers other providers.
     public var finish = false
+    /// Connect every provider the page offers, in turn (`serve --auto-consent`).
+    public var everyProvider = false
 
     public init() {}
 }

@@ -26,6 +26,8 @@ struct SimulatedUser {
     let opened: OpenedSessions
     /// How long to wait for a session to appear.
     let wait: Duration
+    /// The session to act on, when the caller knows it (otherwise `plan.session` chooses).
+    var token: String?
 
     static let maxRedirects = 10
 
@@ -67,9 +69,9 @@ struct SimulatedUser {
             return finish(report, arrival: arrival, abandoned: plan.action == .abandon, consents: consents)
         }
         var providers = plan.providers
-        if providers.isEmpty, case .page(_, _, let page) = arrival,
-           let first = page.forms.compactMap(\.id).first(where: { $0.hasPrefix("provider-") }) {
-            providers = [String(first.dropFirst("provider-".count))]
+        if providers.isEmpty, case .page(_, _, let page) = arrival {
+            let offered = page.forms.compactMap(\.id).filter { $0.hasPrefix("provider-") }.map { String($0.dropFirst("provider-".count)) }
+            providers = plan.everyProvider ? offered : Array(offered.prefix(1))
         }
         for provider in providers {
             guard case .page(let url, _, let page) = arrival else { break }
@@ -238,6 +240,12 @@ struct SimulatedUser {
     private func findSession() async throws -> ConnectSession {
         let clock = ContinuousClock()
         let deadline = clock.now + wait
+        if let token {
+            guard let session = try sandbox.store.connectSession(token: token), opened.open(token) else {
+                throw Failure(description: "the Connect session \(token.prefix(11))… is gone or already opened")
+            }
+            return session
+        }
         while true {
             let sessions = try sandbox.store.connectSessions(limit: 50)
             switch plan.session {
