@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // Domain and store: sandboxes, apps, grants, the vault's credentials, policies, the error
@@ -48,7 +51,8 @@ let package = Package(
             ]
         ),
         // The Hummingbird application: /sdk routes, HMAC verification, control API, providers mounted,
-        // the vault's HTTP client to the providers (AsyncHTTPClient on loopback), the hosted Connect pages.
+        // the vault's HTTP client to the providers (AsyncHTTPClient on loopback), the hosted Connect pages,
+        // the HTTPS-intercepting proxy and its local certificate authority (swift-nio-ssl, swift-certificates).
         .target(
             name: "VaultSimServer",
             dependencies: [
@@ -63,6 +67,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),

@@ -50,6 +50,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Fail (exit 1) when an item of the contract catalogue has no passing scenario.")
     var requireCoverage = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Do not use the intercepting proxy: rewrite the scenarios' real URLs to the provider gateway instead (for an SDK that cannot use HTTPS_PROXY).",
+        discussion: "By default drivers get HTTPS_PROXY, SSL_CERT_FILE and NO_PROXY, and requests keep their real URLs."))
+    var noProxy = false
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         if let sdk {
@@ -122,8 +127,22 @@ struct RunCommand: AsyncParsableCommand {
         var options = ScenarioRunner.Options()
         options.jobs = jobs
         options.sdkTimeout = sdkTimeout
+        var proxy: InterceptingProxy?
+        if !noProxy {
+            do {
+                let authority = try LocalCertificateAuthority()
+                let started = InterceptingProxy(server: server, authority: authority)
+                options.proxy = ProxyEnvironment(port: try await started.start(), caFile: authority.certificateFile.path)
+                proxy = started
+            } catch {
+                await running.stop()
+                throw UserError.badInput("cannot start the intercepting proxy: \(error) (--no-proxy runs without it)")
+            }
+        }
         let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: command, options: options)
         print("vaultsim: \(scenarios.count) scenarios, driver: \(command)")
+        print("vaultsim: " + (options.proxy.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
+            ?? "real URLs rewritten to the provider gateway (--no-proxy)"))
         let verbose = self.verbose
         let summary = await runner.run(scenarios) { result in
             print(ConsoleReport.line(for: result))
@@ -131,6 +150,7 @@ struct RunCommand: AsyncParsableCommand {
                 print("        driver log:\n          " + result.driverLog.replacingOccurrences(of: "\n", with: "\n          "))
             }
         }
+        await proxy?.stop()
         await running.stop()
         print(ConsoleReport.summary(summary, sdk: ConsoleReport.describeSDK(summary.results)))
         if let junit {

@@ -16,8 +16,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a working vault and fake providers on localhost for app development.",
         discussion: """
             Starts the fake vault with a default app, its API key, a grant at Google, Slack and GitHub (each made
-            through the provider's own authorization) and a managed secret for the internal API, and prints what
-            to export. Connect sessions are served as hosted pages and consent pages a browser can click
+            through the provider's own authorization) and a managed secret of every type for the internal API,
+            and the HTTPS-intercepting proxy, and prints what to export so the app's code runs unchanged: its
+            calls to the real provider URLs reach the fake providers through the proxy. Connect sessions are served as hosted pages and consent pages a browser can click
             through (or approved automatically with --auto-consent). The default app lives in a SQLite file (WAL mode), so its
             key and grants survive a restart; sandboxes made through the control API (/_vaultsim/) live in memory.
             Stop with Ctrl-C (graceful shutdown).
@@ -41,11 +42,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Approve every new Connect session at once, as the first account of each provider (for machines without a browser).")
     var autoConsent = false
 
+    @Option(help: "The port of the HTTPS-intercepting proxy that HTTPS_PROXY names (0 picks a free one).")
+    var proxyPort = 8781
+
+    @Flag(help: "Do not start the intercepting proxy (the app then has to use the printed gateway URLs).")
+    var noProxy = false
+
     func validate() throws {
         guard host == "127.0.0.1" || host == "localhost" else {
             throw ValidationError("--host must be 127.0.0.1 or localhost: the SDK refuses plain http to any other host")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0–65535") }
+        guard (0...65535).contains(proxyPort) else { throw ValidationError("--proxy-port must be 0–65535") }
+        guard port == 0 || proxyPort == 0 || port != proxyPort else { throw ValidationError("--port and --proxy-port must differ") }
         guard (1...3650).contains(retentionDays) else { throw ValidationError("--retention-days must be 1–3650") }
         guard (1_000...100_000_000).contains(retentionRows) else { throw ValidationError("--retention-rows must be 1000–100000000") }
     }
@@ -86,13 +95,28 @@ struct ServeCommand: AsyncParsableCommand {
         let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm], retention: JournalRetention(maxAge: TimeInterval(retentionDays) * 86400, maxRows: retentionRows))
         do {
             try server.prepare(sandbox)
-            if isNew { try await seedDemo(sandbox, server: server) }
+            if isNew { try await DevSandbox.seed(sandbox, server: server) }
         } catch {
             printError("vaultsim: cannot set up the default app: \(error)")
             await running.stop()
             throw ExitCode(2)
         }
-        try printWelcome(sandbox: sandbox, serverURL: running.baseURL, providers: server.directory.providers.values.map(\.descriptor))
+        var proxy: InterceptingProxy?
+        var environment: ProxyEnvironment?
+        if !noProxy {
+            do {
+                let authority = try LocalCertificateAuthority()
+                let started = InterceptingProxy(server: server, authority: authority)
+                environment = ProxyEnvironment(port: try await started.start(host: host, port: proxyPort), caFile: authority.certificateFile.path)
+                proxy = started
+            } catch {
+                printError("vaultsim: cannot start the intercepting proxy on \(host):\(proxyPort): \(error) (--proxy-port picks another port, --no-proxy runs without it)")
+                await running.stop()
+                throw ExitCode(2)
+            }
+        }
+        let banner = try DevSandbox.banner(sandbox: sandbox, serverURL: running.baseURL, proxy: environment, autoConsent: autoConsent)
+        FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         let consent = autoConsent ? Task {
             await AutoConsent(registry: registry, serverURL: running.baseURL).run { line in
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
@@ -100,53 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         } : nil
         defer { consent?.cancel() }
         try await running.wait()
-    }
-
-    /// A grant at every simulated OAuth provider (made through each provider's own
-    /// authorization) and a managed secret for the internal API.
-    private func seedDemo(_ sandbox: Sandbox, server: VaultSimServer) async throws {
-        _ = try await server.seed(grant: GrantSeed(
-            provider: "google", account: "alice@example.com", displayName: "Alice (work)",
-            scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]), in: sandbox)
-        _ = try await server.seed(grant: GrantSeed(provider: "slack", account: "alice", scopes: ["chat:write", "channels:read"]), in: sandbox)
-        _ = try await server.seed(grant: GrantSeed(provider: "github", account: "alice", scopes: ["repo", "read:user"]), in: sandbox)
-        // A managed secret of every type the guide names, for the internal API.
-        for type in CredentialType.allCases {
-            _ = try server.seed(secret: SecretSeed(type: type), in: sandbox)
-        }
-    }
-
-    private func printWelcome(sandbox: Sandbox, serverURL: String, providers: [ProviderDescriptor]) throws {
-        let map = HostMap(serverURL: serverURL, sandboxID: sandbox.id)
-        var text = """
-            VaultSim is serving the default app "\(sandbox.name)".
-
-              export ALTER_BASE_URL=\(serverURL)
-              export ALTER_API_KEY=\(sandbox.apiKey)
-
-            Grants:
-
-            """
-        let grants = try sandbox.store.activeOAuthGrants(providerID: nil, limit: 1000, offset: 0).grants
-        for grant in grants {
-            text += "  \(grant.id)  \(grant.providerID)  \(grant.accountIdentifier ?? "")\n"
-        }
-        for secret in try sandbox.store.allManagedSecrets() {
-            text += "  \(secret.grantID)  internal  managed secret (\(secret.type.rawValue))\n"
-        }
-        text += "\nProviders (use these URLs in place of the real hosts):\n"
-        for provider in providers.sorted(by: { $0.id < $1.id }) {
-            for host in provider.hosts {
-                let real = "https://\(host)/"
-                text += "  \(real.padding(toLength: 38, withPad: " ", startingAt: 0)) -> \((try? map.fakeURL(for: real)) ?? "")\n"
-            }
-        }
-        text += autoConsent
-            ? "\nConnect: every new session is approved at once as the first account of each provider (--auto-consent).\n"
-            : "\nConnect: vault.connect() and create_connect_session() give a connect_url; open it in a browser and press Allow.\n"
-                + "  On a machine without a browser, run `vaultsim serve --auto-consent` to approve sessions automatically.\n"
-        text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (Ctrl-C stops)\n"
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        await proxy?.stop()
     }
 
     /// Lets the server hold as many connections as the system allows: with the usual soft limit

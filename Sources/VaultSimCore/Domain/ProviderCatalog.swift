@@ -63,9 +63,10 @@ public enum ProviderCatalog {
             authorizeURL: "https://github.com/login/oauth/authorize", tokenURL: "https://github.com/login/oauth/access_token",
             revokeURL: "https://api.github.com/applications/{client_id}/grant", userinfoURL: "https://api.github.com/user",
             dialect: .github, scopeSeparator: ",", usesPKCE: true, defaultScopes: ["read:user", "repo"]))
-    /// The internal bearer-token API of the guide's managed-secret example (loyalty points).
+    /// The APIs of the guide's managed-secret examples: loyalty points on api.internal.com, and
+    /// the contacts API of its path-templating example on api.example.com.
     public static let internalAPI = ProviderDescriptor(
-        id: "internal", displayName: "Internal API", kind: .managed, hosts: ["api.internal.com"], oauth: nil)
+        id: "internal", displayName: "Internal API", kind: .managed, hosts: ["api.internal.com", "api.example.com"], oauth: nil)
 
     public static let all: [ProviderDescriptor] = [google, slack, github, internalAPI]
 

@@ -11,6 +11,9 @@ public struct ProviderRoutes: Sendable {
     public static let mountPrefix = "/sandboxes"
     /// Set by the vault (`vault`) and the Connect pages (`browser`); absent for app calls.
     public static let callerHeader = "x-vaultsim-caller"
+    /// Set by the intercepting proxy to the Host the client sent: the request then stands for
+    /// `https://{host}{path}` as the client wrote (and signed) it, not for the gateway URL.
+    public static let proxiedHostHeader = "x-vaultsim-proxied-host"
     /// Bodies kept in the journal are cut at this size.
     static let journalBodyLimit = 1 << 20
 
@@ -57,8 +60,13 @@ public struct ProviderRoutes: Sendable {
         // HTTP/1.1's Host header arrives as the request's authority, not among the header fields.
         var headers: [String: String] = [:]
         if let authority = request.head.authority { headers["host"] = authority }
+        var proxiedHost: String?
         for field in request.headers {
             let name = field.name.canonicalName
+            if name == Self.proxiedHostHeader {
+                proxiedHost = field.value
+                continue
+            }
             if name == Self.callerHeader {
                 named = ProviderCall.Caller(rawValue: field.value) ?? .sdk
                 continue
@@ -69,7 +77,9 @@ public struct ProviderRoutes: Sendable {
         let caller = named ?? (headers["sec-fetch-mode"] == "navigate" || headers["accept"]?.hasPrefix("text/html") == true ? .browser : .sdk)
         let buffer = try await request.body.collect(upTo: 16 << 20)
         let body = Data(buffer: buffer)
-        let call = ProviderCall(method: request.method.rawValue, host: host, caller: caller, path: path, fullPath: fullPath,
+        if let proxiedHost { headers["host"] = proxiedHost }
+        let call = ProviderCall(method: request.method.rawValue, host: host, caller: caller, path: path,
+                                fullPath: proxiedHost == nil ? fullPath : path,
                                 rawQuery: request.uri.query ?? "", headers: headers, body: body)
 
         func journal(_ answer: ProviderResponse, answeredBy: String) throws {

@@ -37,7 +37,12 @@ struct ScenarioRun {
             return
         }
         let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id)
-        let driver = await DriverProcess.launch(runner.driver)
+        var command = runner.driver
+        if let proxy = runner.options.proxy {
+            // Proxy mode: the SDK reaches the real URLs through VaultSim's intercepting proxy.
+            command.environment.merge(proxy.environment(sandboxID: sandbox.id)) { _, new in new }
+        }
+        let driver = await DriverProcess.launch(command)
 
         if await start(driver, sandbox: sandbox) {
             for step in scenario.steps {
@@ -339,7 +344,8 @@ struct StepContext: Sendable {
             switch step.action {
             case .request(let params):
                 var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
-                if let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
+                // Without the proxy, real URLs are rewritten to the gateway (and mapped back in results).
+                if runner.options.proxy == nil, let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
                 return .reply(try await driver.call("request", params: .object(resolved), timeout: callTimeout))
             case .listGrants(let params):
                 return .reply(try await driver.call("list_grants", params: Placeholders.substitute(params, bindings), timeout: callTimeout))

@@ -15,6 +15,9 @@ public struct ScenarioRunner: Sendable {
         public var callGrace: Duration = .seconds(15)
         /// Scenarios run at once.
         public var jobs: Int = 1
+        /// The intercepting proxy drivers use to reach the real provider URLs; nil: URLs are
+        /// rewritten to the gateway instead (`--no-proxy`, for SDKs that cannot use a proxy).
+        public var proxy: ProxyEnvironment?
 
         public init() {}
     }

@@ -1,0 +1,329 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+import VaultSimCore
+import VaultSimProviders
+
+/// The HTTPS-intercepting proxy that lets an app's unchanged code reach the fake providers:
+/// `HTTPS_PROXY` points at it, it accepts `CONNECT host:443`, terminates TLS with a certificate
+/// VaultSim's own CA issues for that host (`SSL_CERT_FILE` names the CA), and hands every
+/// request, as HTTP/1.1, to the provider gateway of the sandbox the proxy credentials name —
+/// which dispatches by the real host name, applies faults and journals. Plain-HTTP proxy
+/// requests (absolute URIs) go the same way. Nothing is ever forwarded anywhere else: a host no
+/// fake provider owns gets the gateway's 502 naming it and the hosts VaultSim fakes.
+///
+/// Which sandbox: the proxy URL's user name (`http://SANDBOX_ID:x@127.0.0.1:PORT`), which HTTP
+/// clients send as `Proxy-Authorization: Basic` on CONNECT; without credentials, the server's
+/// only sandbox (as in `vaultsim serve`), else 407.
+public final class InterceptingProxy: Sendable {
+    let registry: SandboxRegistry
+    let authority: LocalCertificateAuthority
+    let address: ServerAddress
+    let client: HTTPClient
+    private let listener = Mutex<(any Channel)?>(nil)
+
+    /// Requests and responses larger than this are refused (as the gateway does).
+    static let bodyLimit = 16 << 20
+
+    public init(server: VaultSimServer, authority: LocalCertificateAuthority) {
+        self.registry = server.registry
+        self.authority = authority
+        self.address = server.address
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        configuration.decompression = .disabled
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The proxy URL naming a sandbox, for `HTTPS_PROXY` (and `HTTP_PROXY`).
+    public func proxyURL(sandboxID: String, port: Int) -> String {
+        "http://\(sandboxID):vaultsim@127.0.0.1:\(port)"
+    }
+
+    /// Starts listening on loopback; returns the port.
+    public func start(host: String = "127.0.0.1", port: Int = 0) async throws -> Int {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: ProxyFrontHandler.decoderName)
+                    try sync.addHandler(HTTPResponseEncoder(), name: ProxyFrontHandler.encoderName)
+                    try sync.addHandler(ProxyFrontHandler(proxy: self))
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        listener.withLock { $0 = channel }
+        return channel.localAddress?.port ?? port
+    }
+
+    public func stop() async {
+        let channel = listener.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        try? await channel?.close()
+        try? await client.shutdown()
+    }
+
+    // MARK: which sandbox
+
+    enum Refusal: Error {
+        case status(HTTPResponseStatus, String, headers: [(String, String)])
+    }
+
+    func sandbox(proxyAuthorization value: String?) -> Result<Sandbox, Refusal> {
+        let hint = "Name the sandbox in the proxy URL: HTTPS_PROXY=http://SANDBOX_ID:x@127.0.0.1:PORT (vaultsim serve prints it)."
+        guard let value else {
+            let all = registry.all
+            if all.count == 1 { return .success(all[0]) }
+            return .failure(.status(.proxyAuthenticationRequired, "VaultSim proxy: \(all.count) sandboxes live here; which one? \(hint)",
+                                    headers: [("Proxy-Authenticate", "Basic realm=\"VaultSim sandbox\"")]))
+        }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)).map({ String(decoding: $0, as: UTF8.self) }) else {
+            return .failure(.status(.proxyAuthenticationRequired, "VaultSim proxy: Proxy-Authorization must be Basic. \(hint)",
+                                    headers: [("Proxy-Authenticate", "Basic realm=\"VaultSim sandbox\"")]))
+        }
+        let id = String(decoded.prefix { $0 != ":" }).removingPercentEncoding ?? ""
+        guard let sandbox = registry.sandbox(id: id) else {
+            return .failure(.status(.proxyAuthenticationRequired, "VaultSim proxy: no sandbox '\(id)' (it may have been deleted). \(hint)",
+                                    headers: [("Proxy-Authenticate", "Basic realm=\"VaultSim sandbox\"")]))
+        }
+        return .success(sandbox)
+    }
+
+    // MARK: forwarding
+
+    /// What the gateway answered, to be written back to the client.
+    struct Answer: Sendable {
+        var status: Int
+        var headers: [(String, String)]
+        var body: ByteBuffer
+    }
+
+    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "proxy-connection",
+                                        "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length"]
+
+    /// Sends one request to the sandbox's gateway for `host` and returns its answer. Throws on a
+    /// transport failure (a fault that drops the connection, say), which the caller mirrors by
+    /// closing the client's connection.
+    func forward(method: HTTPMethod, target: String, headers: HTTPHeaders, body: ByteBuffer?, host: String, sandboxID: String) async throws -> Answer {
+        var request = HTTPClientRequest(url: ProviderRoutes.baseURL(serverURL: address.baseURL, sandboxID: sandboxID, host: host)
+            + (target.hasPrefix("/") ? target : "/" + target))
+        request.method = method
+        for (name, value) in headers where !Self.hopByHop.contains(name.lowercased()) {
+            request.headers.add(name: name, value: value)
+        }
+        // The gateway takes the request as the client wrote it: to this host, at this path.
+        request.headers.replaceOrAdd(name: ProviderRoutes.proxiedHostHeader, value: headers.first(name: "host") ?? host)
+        if let body, body.readableBytes > 0 { request.body = .bytes(body) }
+        let response = try await client.execute(request, timeout: .seconds(3600))
+        let bytes = try await response.body.collect(upTo: Self.bodyLimit)
+        let kept = response.headers.filter { !Self.hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
+        return Answer(status: Int(response.status.code), headers: kept, body: bytes)
+    }
+}
+
+/// The first handler of a proxy connection: reads the CONNECT (or a plain-HTTP proxy request),
+/// answers it, and turns the connection into a TLS server for the named host.
+final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    static let decoderName = "vaultsim-proxy-decoder"
+    static let encoderName = "vaultsim-proxy-encoder"
+
+    private enum State {
+        case idle
+        case tunnel(host: String, sandbox: Sandbox)
+        case plain(host: String, sandbox: Sandbox, head: HTTPRequestHead, target: String, body: ByteBuffer)
+        case refused(InterceptingProxy.Refusal)
+        case switching
+    }
+
+    let proxy: InterceptingProxy
+    private var state = State.idle
+
+    init(proxy: InterceptingProxy) {
+        self.proxy = proxy
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            state = start(head)
+        case .body(var chunk):
+            if case .plain(let host, let sandbox, let head, let target, var body) = state {
+                guard body.readableBytes + chunk.readableBytes <= InterceptingProxy.bodyLimit else {
+                    state = .refused(.status(.payloadTooLarge, "VaultSim proxy: request body over 16 MiB", headers: []))
+                    return
+                }
+                body.writeBuffer(&chunk)
+                state = .plain(host: host, sandbox: sandbox, head: head, target: target, body: body)
+            }
+        case .end:
+            finish(context: context)
+        }
+    }
+
+    private func start(_ head: HTTPRequestHead) -> State {
+        let credentials = head.headers.first(name: "proxy-authorization")
+        if head.method == .CONNECT {
+            let authority = head.uri
+            let host = authority.hasPrefix("[")
+                ? String(authority.dropFirst().prefix { $0 != "]" })
+                : String(authority.prefix { $0 != ":" })
+            guard !host.isEmpty else { return .refused(.status(.badRequest, "VaultSim proxy: CONNECT needs host:port, got '\(authority)'", headers: [])) }
+            switch proxy.sandbox(proxyAuthorization: credentials) {
+            case .success(let sandbox): return .tunnel(host: host.lowercased(), sandbox: sandbox)
+            case .failure(let refusal): return .refused(refusal)
+            }
+        }
+        // A plain-HTTP proxy request names the whole URL: http://host/path?query.
+        guard let url = URLComponents(string: head.uri), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty else {
+            return .refused(.status(.badRequest, "VaultSim proxy: expected CONNECT host:443 or an absolute http:// URL, got '\(head.uri)'", headers: []))
+        }
+        switch proxy.sandbox(proxyAuthorization: credentials) {
+        case .success(let sandbox):
+            let target = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
+            return .plain(host: host.lowercased(), sandbox: sandbox, head: head, target: target, body: ByteBuffer())
+        case .failure(let refusal): return .refused(refusal)
+        }
+    }
+
+    private func finish(context: ChannelHandlerContext) {
+        switch state {
+        case .idle, .switching:
+            return
+        case .refused(.status(let status, let text, let headers)):
+            state = .idle
+            ProxyResponses.write(context: context, status: status, headers: headers, body: ByteBuffer(string: text + "\n"), close: true)
+        case .tunnel(let host, let sandbox):
+            state = .switching
+            let tls: NIOSSLContext
+            do {
+                tls = try proxy.authority.serverContext(for: host)
+            } catch {
+                ProxyResponses.write(context: context, status: .badGateway, headers: [],
+                                     body: ByteBuffer(string: "VaultSim proxy: no certificate for \(host): \(error)\n"), close: true)
+                return
+            }
+            let head = HTTPResponseHead(version: .http1_1, status: .custom(code: 200, reasonPhrase: "Connection Established"))
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let proxy = self.proxy
+            // The client sends its TLS hello only after reading this answer, and the pipeline
+            // changes before control returns to the event loop: no byte meets the wrong handler.
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { result in
+                let (handler, context) = bound.value
+                guard case .success = result else { return context.close(promise: nil) }
+                do {
+                    let pipeline = context.pipeline.syncOperations
+                    _ = pipeline.removeHandler(name: Self.decoderName)
+                    _ = pipeline.removeHandler(name: Self.encoderName)
+                    try pipeline.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder()), position: .last)
+                    try pipeline.addHandler(HTTPResponseEncoder(), position: .last)
+                    try pipeline.addHandler(HTTPServerPipelineHandler(), position: .last)
+                    try pipeline.addHandler(ProxyForwardHandler(proxy: proxy, host: host, sandboxID: sandbox.id), position: .last)
+                    _ = pipeline.removeHandler(handler)
+                } catch {
+                    context.close(promise: nil)
+                }
+            }
+        case .plain(let host, let sandbox, let head, let target, let body):
+            state = .idle
+            ProxyForwardHandler.relay(context: context, proxy: proxy, method: head.method, target: target, headers: head.headers, body: body,
+                                      host: host, sandboxID: sandbox.id, keepAlive: head.isKeepAlive)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+/// Reads the decrypted HTTP/1.1 requests of one tunnel and answers each from the gateway.
+final class ProxyForwardHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let proxy: InterceptingProxy
+    let host: String
+    let sandboxID: String
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var tooLarge = false
+
+    init(proxy: InterceptingProxy, host: String, sandboxID: String) {
+        self.proxy = proxy
+        self.host = host
+        self.sandboxID = sandboxID
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = context.channel.allocator.buffer(capacity: 0)
+            tooLarge = false
+        case .body(var chunk):
+            if body.readableBytes + chunk.readableBytes > InterceptingProxy.bodyLimit { tooLarge = true } else { body.writeBuffer(&chunk) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            if tooLarge {
+                ProxyResponses.write(context: context, status: .payloadTooLarge, headers: [],
+                                     body: ByteBuffer(string: "VaultSim proxy: request body over 16 MiB\n"), close: true)
+                return
+            }
+            Self.relay(context: context, proxy: proxy, method: head.method, target: head.uri, headers: head.headers, body: body,
+                       host: host, sandboxID: sandboxID, keepAlive: head.isKeepAlive)
+        }
+    }
+
+    /// Forwards one request to the gateway and writes its answer back; a transport failure
+    /// closes the client's connection, as the provider's would have been.
+    static func relay(context: ChannelHandlerContext, proxy: InterceptingProxy, method: HTTPMethod, target: String, headers: HTTPHeaders,
+                      body: ByteBuffer, host: String, sandboxID: String, keepAlive: Bool) {
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask {
+            try await proxy.forward(method: method, target: target, headers: headers, body: body, host: host, sandboxID: sandboxID)
+        }.whenComplete { result in
+            let context = bound.value
+            switch result {
+            case .success(let answer):
+                ProxyResponses.write(context: context, status: .init(statusCode: answer.status), headers: answer.headers, body: answer.body,
+                                     close: !keepAlive)
+            case .failure:
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+enum ProxyResponses {
+    static func write(context: ChannelHandlerContext, status: HTTPResponseStatus, headers: [(String, String)], body: ByteBuffer, close: Bool) {
+        var fields = HTTPHeaders(headers)
+        if fields.first(name: "content-type") == nil, status.code >= 400 { fields.add(name: "content-type", value: "text/plain; charset=utf-8") }
+        fields.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+        if close { fields.replaceOrAdd(name: "connection", value: "close") }
+        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: fields))), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+        let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+        if close {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in bound.value.close(promise: nil) }
+        }
+    }
+}
