@@ -23,8 +23,8 @@ public final class InterceptingProxy: Sendable {
     let registry: SandboxRegistry
     let authority: LocalCertificateAuthority
     let address: ServerAddress
-    let client: HTTPClient
-    private let listener = Mutex<(any Channel)?>(nil)
+    /// The listening channel and the client to the gateway, while the proxy runs.
+    private let running = Mutex<(listener: any Channel, client: HTTPClient)?>(nil)
 
     /// Requests and responses larger than this are refused (as the gateway does).
     static let bodyLimit = 16 << 20
@@ -33,9 +33,6 @@ public final class InterceptingProxy: Sendable {
         self.registry = server.registry
         self.authority = authority
         self.address = server.address
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
-        configuration.decompression = .disabled
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// The proxy URL naming a sandbox, for `HTTPS_PROXY` (and `HTTP_PROXY`).
@@ -57,17 +54,25 @@ public final class InterceptingProxy: Sendable {
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
-        listener.withLock { $0 = channel }
+        // Redirects and compressed bodies pass through to the app as the gateway sent them.
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        configuration.decompression = .disabled
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        running.withLock { $0 = (channel, client) }
         return channel.localAddress?.port ?? port
     }
 
     public func stop() async {
-        let channel = listener.withLock { current in
+        let current = running.withLock { current in
             defer { current = nil }
             return current
         }
-        try? await channel?.close()
-        try? await client.shutdown()
+        try? await current?.listener.close()
+        try? await current?.client.shutdown()
+    }
+
+    struct NotRunning: Error, CustomStringConvertible {
+        var description: String { "the VaultSim proxy has stopped" }
     }
 
     // MARK: which sandbox
@@ -123,6 +128,7 @@ public final class InterceptingProxy: Sendable {
         // The gateway takes the request as the client wrote it: to this host, at this path.
         request.headers.replaceOrAdd(name: ProviderRoutes.proxiedHostHeader, value: headers.first(name: "host") ?? host)
         if let body, body.readableBytes > 0 { request.body = .bytes(body) }
+        guard let client = running.withLock({ $0?.client }) else { throw NotRunning() }
         let response = try await client.execute(request, timeout: .seconds(3600))
         let bytes = try await response.body.collect(upTo: Self.bodyLimit)
         let kept = response.headers.filter { !Self.hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }

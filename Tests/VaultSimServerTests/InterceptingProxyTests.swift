@@ -1,0 +1,108 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+import Testing
+import VaultSimCore
+@testable import VaultSimServer
+
+/// The intercepting proxy over real sockets: CONNECT, TLS with VaultSim's CA, the sandbox named
+/// by the proxy credentials, the gateway behind it, and the refusals.
+@Suite(.serialized)
+struct InterceptingProxyTests {
+    let vault: TestVault
+    let authority: LocalCertificateAuthority
+    let folder: URL
+
+    init() async throws {
+        vault = try await TestVault.make()
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-ca-\(UUID().uuidString)")
+        authority = try LocalCertificateAuthority(folder: folder)
+    }
+
+    /// An HTTP client that trusts VaultSim's CA only and goes through the proxy as `user`.
+    func client(port: Int, user: String?) throws -> HTTPClient {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(authority.certificateFile.path))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        configuration.proxy = .server(host: "127.0.0.1", port: port, authorization: user.map { .basic(username: $0, password: "vaultsim") })
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func get(_ url: String, port: Int, user: String?) async throws -> (status: Int, body: String) {
+        let http = try client(port: port, user: user)
+        do {
+            let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(20))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            try await http.shutdown()
+            return (Int(response.status.code), String(buffer: body))
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    @Test func theCAIsMadeOnceWithAPrivateKeyAndReloaded() throws {
+        let key = folder.appendingPathComponent("ca-key.pem").path
+        #expect(try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: folder.path)[.posixPermissions] as? Int == 0o700)
+        let again = try LocalCertificateAuthority(folder: folder)
+        #expect(again.certificate == authority.certificate)
+        let leaf = try authority.issueLeaf(for: "www.googleapis.com")
+        #expect(leaf.issuer == authority.certificate.subject)
+        #expect(try leaf.extensions.subjectAlternativeNames?.contains(.dnsName("www.googleapis.com")) == true)
+        let ipLeaf = try authority.issueLeaf(for: "127.0.0.1")
+        #expect(try ipLeaf.extensions.subjectAlternativeNames?.first.map { if case .ipAddress = $0 { true } else { false } } == true)
+    }
+
+    @Test func aRequestThroughTheProxyReachesTheSandboxsFakeAtTheRealHost() async throws {
+        let grant = try await vault.seed(GrantSeed(provider: "github", account: "octocat"))
+        let token = try #require(try vault.sandbox.store.credential(grantID: grant.id)?.accessToken)
+        let proxy = InterceptingProxy(server: vault.server, authority: authority)
+        let port = try await proxy.start()
+        defer { Task { await proxy.stop() } }
+        let http = try client(port: port, user: vault.sandbox.id)
+        var request = HTTPClientRequest(url: "https://api.github.com/user")
+        request.headers.add(name: "authorization", value: "Bearer \(token)")
+        let response = try await http.execute(request, timeout: .seconds(20))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        try await http.shutdown()
+        #expect(response.status.code == 200)
+        #expect(JSONValue.parse(body)?["login"] == "octocat")
+        let journal = try vault.sandbox.store.providerRequests(providerID: "github", caller: nil)
+        #expect(journal.last?.host == "api.github.com")
+        #expect(journal.last?.headers["host"] == "api.github.com")
+    }
+
+    @Test func anUnknownHostGetsA502NamingItAndNothingLeaves() async throws {
+        let proxy = InterceptingProxy(server: vault.server, authority: authority)
+        let port = try await proxy.start()
+        defer { Task { await proxy.stop() } }
+        let answer = try await get("https://api.stripe.com/v1/charges", port: port, user: vault.sandbox.id)
+        #expect(answer.status == 502)
+        #expect(answer.body.contains("no fake provider owns the host 'api.stripe.com'"))
+        #expect(answer.body.contains("www.googleapis.com"))
+    }
+
+    @Test func withoutCredentialsAndSeveralSandboxesTheProxyAsksWhichOne() async throws {
+        _ = try vault.server.createSandbox(name: "another")
+        let proxy = InterceptingProxy(server: vault.server, authority: authority)
+        #expect(vault.server.registry.all.count > 1)
+        guard case .failure(.status(let status, let text, let headers)) = proxy.sandbox(proxyAuthorization: nil) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(status == .proxyAuthenticationRequired)
+        #expect(text.contains("HTTPS_PROXY=http://SANDBOX_ID:x@127.0.0.1:PORT"))
+        #expect(headers.contains { $0.0 == "Proxy-Authenticate" })
+        guard case .failure = proxy.sandbox(proxyAuthorization: "Basic " + Data("nope:x".utf8).base64EncodedString()) else {
+            Issue.record("an unknown sandbox must be refused")
+            return
+        }
+        guard case .success(let found) = proxy.sandbox(proxyAuthorization: "Basic " + Data("\(vault.sandbox.id):x".utf8).base64EncodedString()) else {
+            Issue.record("the named sandbox must be found")
+            return
+        }
+        #expect(found.id == vault.sandbox.id)
+    }
+}
