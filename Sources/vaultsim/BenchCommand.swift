@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import VaultSimCore
 import VaultSimProviders
 import VaultSimScenarios
@@ -15,7 +16,7 @@ import VaultSimServer
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure signed /sdk/token throughput, latency and memory on loopback.",
+        abstract: "Measure signed /sdk/token (or provider calls, direct or through the proxy): throughput, latency, memory.",
         discussion: """
             Starts a server like `vaultsim serve` (a sandbox in SQLite files in WAL mode, journal retention running)
             with a Google grant made through the fake Google, then sends signed /sdk/token requests with --concurrency
@@ -40,6 +41,19 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Compare the last RSS figure with the first (after warm-up) and fail if it grew by more than 20%.")
     var soak = false
 
+    /// What each request is.
+    enum Target: String, ExpressibleByArgument, CaseIterable {
+        /// Signed POST /sdk/token (the vault's hot path).
+        case token
+        /// GET a Google Calendar page at the provider gateway's URL, plain HTTP.
+        case gateway
+        /// The same GET at its real URL through the intercepting proxy (CONNECT, TLS with VaultSim's CA).
+        case proxy
+    }
+
+    @Option(help: ArgumentHelp("token (signed /sdk/token), gateway (a provider call at the gateway URL) or proxy (the same call at its real URL through the intercepting proxy); gateway and proxy side by side give the proxy's added latency.", valueName: "target"))
+    var target = Target.token
+
     func validate() throws {
         guard (1...86_400).contains(seconds) else { throw ValidationError("--seconds must be 1–86400") }
         guard (0...86_400).contains(warmup) else { throw ValidationError("--warmup must be 0–86400") }
@@ -63,11 +77,35 @@ struct BenchCommand: AsyncParsableCommand {
         let grant = try await server.seed(grant: GrantSeed(provider: "google", account: "bench@example.com",
                                                            scopes: ["https://www.googleapis.com/auth/calendar.readonly"]), in: sandbox)
         let body = Data(#"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://www.googleapis.com/calendar/v3/calendars/primary/events"}}"#.utf8)
-        let url = running.baseURL + "/sdk/token"
         let apiKey = sandbox.apiKey
-        let client = HTTPClient(eventLoopGroupProvider: .singleton,
-                                configuration: .init(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)))
-        FileHandle.standardOutput.write(Data("vaultsim bench: signed POST /sdk/token, \(concurrency) in flight, \(warmup) s warm-up then \(seconds) s, server \(running.baseURL)\n".utf8))
+        let accessToken = try sandbox.store.credential(grantID: grant.id)?.accessToken ?? ""
+        let calendar = "/calendar/v3/calendars/primary/events?maxResults=3"
+        var configuration = HTTPClient.Configuration(connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency))
+        var proxy: InterceptingProxy?
+        let url: String
+        let what: String
+        switch target {
+        case .token:
+            url = running.baseURL + "/sdk/token"
+            what = "signed POST /sdk/token"
+        case .gateway:
+            url = ProviderRoutes.baseURL(serverURL: running.baseURL, sandboxID: sandbox.id, host: "www.googleapis.com") + calendar
+            what = "GET \(url) (the provider gateway, plain HTTP)"
+        case .proxy:
+            let authority = try LocalCertificateAuthority()
+            let started = InterceptingProxy(server: server, authority: authority)
+            let port = try await started.start()
+            proxy = started
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(authority.certificateFile.path))
+            configuration.tlsConfiguration = tls
+            configuration.proxy = .server(host: "127.0.0.1", port: port, authorization: .basic(username: sandbox.id, password: "vaultsim"))
+            url = "https://www.googleapis.com" + calendar
+            what = "GET \(url) through the intercepting proxy on 127.0.0.1:\(port)"
+        }
+        let target = self.target
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        FileHandle.standardOutput.write(Data("vaultsim bench: \(what), \(concurrency) in flight, \(warmup) s warm-up then \(seconds) s, server \(running.baseURL)\n".utf8))
         let recorder = LatencyRecorder()
         let warmupEnds = ContinuousClock.now + .seconds(warmup)
         let deadline = warmupEnds + .seconds(seconds)
@@ -92,13 +130,17 @@ struct BenchCommand: AsyncParsableCommand {
                 group.addTask {
                     while ContinuousClock.now < deadline {
                         var request = HTTPClientRequest(url: url)
-                        request.method = .POST
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.headers.add(name: "x-api-key", value: apiKey)
-                        let signature = RequestSigning.sign(method: "POST", path: "/sdk/token", body: body, apiKey: apiKey,
-                                                            timestamp: Int(Date().timeIntervalSince1970), nonce: SecretGenerator.token(32).lowercased())
-                        for (name, value) in signature { request.headers.add(name: name, value: value) }
-                        request.body = .bytes(ByteBuffer(bytes: body))
+                        if target == .token {
+                            request.method = .POST
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.headers.add(name: "x-api-key", value: apiKey)
+                            let signature = RequestSigning.sign(method: "POST", path: "/sdk/token", body: body, apiKey: apiKey,
+                                                                timestamp: Int(Date().timeIntervalSince1970), nonce: SecretGenerator.token(32).lowercased())
+                            for (name, value) in signature { request.headers.add(name: name, value: value) }
+                            request.body = .bytes(ByteBuffer(bytes: body))
+                        } else {
+                            request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
+                        }
                         let start = ContinuousClock.now
                         let ok: Bool
                         do {
@@ -116,6 +158,7 @@ struct BenchCommand: AsyncParsableCommand {
         let reports = await reporter.value
         let leftover = await recorder.drain(over: .seconds(1))   // requests that ended after the last report
         try await client.shutdown()
+        await proxy?.stop()
         await running.stop()
         let measured = reports.filter { !$0.warmup }.map(\.report)
         let total = measured.reduce(0) { $0 + $1.count }
