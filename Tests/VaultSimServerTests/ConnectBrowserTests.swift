@@ -23,22 +23,33 @@ import Glibc
        .enabled(if: BrowserTools.available || BrowserTools.inCI,
                 "needs chromium and chromedriver (Debian packages chromium, chromium-driver; .ci/run installs them)"))
 struct ConnectBrowserTests {
+    /// A sandbox whose Google has two accounts, alice and bob.
+    static func sandboxWithTwoAccounts() async throws -> (VaultSimServer, Sandbox) {
+        let vault = try await TestVault.make()
+        try vault.server.addAccount(provider: "google", login: "alice@example.com", displayName: "Alice Example", in: vault.sandbox)
+        try vault.server.addAccount(provider: "google", login: "bob@example.com", displayName: "Bob Example", in: vault.sandbox)
+        return (vault.server, vault.sandbox)
+    }
+
+    /// A Google-only session whose result page posts to `allowedOrigin`, and its hosted page's URL.
+    static func popupSession(_ server: VaultSimServer, _ sandbox: Sandbox,
+                             allowedOrigin: String) throws -> (ConnectService, ConnectSession, String) {
+        let connect = ConnectService(credentials: server.credentials(sandbox))
+        let session = try connect.create(ConnectService.SessionRequest(allowedProviders: ["google"], allowedOrigin: allowedOrigin))
+        return (connect, session, ConnectPages.sessionURL(serverURL: server.address.baseURL, sandboxID: sandbox.id, token: session.token))
+    }
+
     /// The app's page opens the popup; Google's consent page lists both accounts; the user picks
     /// bob and allows; the opener (at the allowed origin) receives exactly one message, from
     /// the vault's origin, naming bob's new grant; the session polls completed.
     @Test func popupFlowPostsTheOutcomeToTheOpenerAtTheAllowedOrigin() async throws {
         guard let tools = BrowserTools.require() else { return }
-        let vault = try await TestVault.make()
-        let (server, sandbox) = (vault.server, vault.sandbox)
-        try server.addAccount(provider: "google", login: "alice@example.com", displayName: "Alice Example", in: sandbox)
-        try server.addAccount(provider: "google", login: "bob@example.com", displayName: "Bob Example", in: sandbox)
+        let (server, sandbox) = try await Self.sandboxWithTwoAccounts()
         let screenshot = BrowserTools.artefacts.appendingPathComponent("connect-consent-google.png")
 
         try await OpenerPage.serve { port in
             let allowedOrigin = "http://127.0.0.1:\(port)"
-            let connect = ConnectService(credentials: server.credentials(sandbox))
-            let session = try connect.create(ConnectService.SessionRequest(allowedProviders: ["google"], allowedOrigin: allowedOrigin))
-            let connectURL = ConnectPages.sessionURL(serverURL: server.address.baseURL, sandboxID: sandbox.id, token: session.token)
+            let (connect, session, connectURL) = try Self.popupSession(server, sandbox, allowedOrigin: allowedOrigin)
 
             let run = try await tools.drive(BrowserRun(
                 openerURL: OpenerPage.url(origin: allowedOrigin, connectURL: connectURL), screenshot: screenshot.path,
@@ -84,17 +95,12 @@ struct ConnectBrowserTests {
     /// opener, although the popup still has one.
     @Test func anOpenerAtAnotherOriginReceivesNothing() async throws {
         guard let tools = BrowserTools.require() else { return }
-        let vault = try await TestVault.make()
-        let (server, sandbox) = (vault.server, vault.sandbox)
-        try server.addAccount(provider: "google", login: "alice@example.com", displayName: "Alice Example", in: sandbox)
-        try server.addAccount(provider: "google", login: "bob@example.com", displayName: "Bob Example", in: sandbox)
+        let (server, sandbox) = try await Self.sandboxWithTwoAccounts()
         let screenshot = BrowserTools.artefacts.appendingPathComponent("connect-consent-google-other-origin.png")
 
         try await OpenerPage.serve { port in
             let allowedOrigin = "http://127.0.0.1:\(port)"
-            let connect = ConnectService(credentials: server.credentials(sandbox))
-            let session = try connect.create(ConnectService.SessionRequest(allowedProviders: ["google"], allowedOrigin: allowedOrigin))
-            let connectURL = ConnectPages.sessionURL(serverURL: server.address.baseURL, sandboxID: sandbox.id, token: session.token)
+            let (connect, session, connectURL) = try Self.popupSession(server, sandbox, allowedOrigin: allowedOrigin)
 
             // Same server and port, another origin: the page is opened as localhost.
             let run = try await tools.drive(BrowserRun(

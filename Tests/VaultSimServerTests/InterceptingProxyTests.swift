@@ -74,6 +74,39 @@ struct InterceptingProxyTests {
         #expect(journal.last?.headers["host"] == "api.github.com")
     }
 
+    /// The CONNECT answer is exactly a status line and a blank line: anything after it (a chunked
+    /// terminator, say) would be read as the start of TLS, and curl fails on it.
+    @Test func theConnectAnswerCarriesNoBody() async throws {
+        let proxy = InterceptingProxy(server: vault.server, authority: authority)
+        let port = try await proxy.start()
+        defer { Task { await proxy.stop() } }
+        let script = """
+            import base64, socket, sys
+            s = socket.create_connection(("127.0.0.1", \(port)), timeout=5)
+            auth = base64.b64encode(b"\(vault.sandbox.id):x").decode()
+            s.sendall(f"CONNECT www.googleapis.com:443 HTTP/1.1\\r\\nHost: www.googleapis.com:443\\r\\nProxy-Authorization: Basic {auth}\\r\\n\\r\\n".encode())
+            data = b""
+            s.settimeout(1.0)
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk: break
+                    data += chunk
+            except socket.timeout:
+                pass
+            sys.stdout.write(repr(data))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output == #"b'HTTP/1.1 200 Connection Established\r\n\r\n'"#, "the proxy answered \(output)")
+    }
+
     @Test func anUnknownHostGetsA502NamingItAndNothingLeaves() async throws {
         let proxy = InterceptingProxy(server: vault.server, authority: authority)
         let port = try await proxy.start()

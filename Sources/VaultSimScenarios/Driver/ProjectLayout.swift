@@ -2,7 +2,7 @@ import Foundation
 
 /// Where VaultSim's own files are: the bundled `scenarios/`, `Fixtures/` and `drivers/`.
 /// Found from `VAULTSIM_HOME`, else by walking up from the current folder, else from the
-/// executable's folder.
+/// executable's real folder (a symlink on PATH is followed).
 public struct ProjectLayout: Sendable {
     public let root: URL
 
@@ -21,8 +21,9 @@ public struct ProjectLayout: Sendable {
             guard layout.isComplete else { throw LayoutError(message: "VAULTSIM_HOME=\(home) has no Fixtures/ and drivers/python/") }
             return layout
         }
-        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-                      URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()]
+        // The binary's own folder, links resolved: a `vaultsim` linked onto PATH still finds its checkout.
+        let executable = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()
+        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), executable.deletingLastPathComponent()]
         for start in starts {
             var dir = start
             for _ in 0..<8 {

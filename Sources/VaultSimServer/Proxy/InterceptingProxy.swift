@@ -49,7 +49,12 @@ public final class InterceptingProxy: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: ProxyFrontHandler.decoderName)
-                    try sync.addHandler(HTTPResponseEncoder(), name: ProxyFrontHandler.encoderName)
+                    // No framing headers of its own: a CONNECT's 200 has no body, and the bytes after
+                    // it are the client's TLS (a chunked terminator there breaks curl). Every other
+                    // answer sets content-length itself.
+                    var encoding = HTTPResponseEncoder.Configuration()
+                    encoding.automaticallySetFramingHeaders = false
+                    try sync.addHandler(HTTPResponseEncoder(configuration: encoding), name: ProxyFrontHandler.encoderName)
                     try sync.addHandler(ProxyFrontHandler(proxy: self))
                 }
             }

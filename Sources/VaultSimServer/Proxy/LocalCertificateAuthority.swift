@@ -5,11 +5,11 @@ import Synchronization
 import SwiftASN1
 import X509
 
-/// VaultSim's own certificate authority, for the intercepting proxy: made on first use under
-/// VaultSim's home folder (`$VAULTSIM_HOME`, default `~/.vaultsim`) as `ca/ca-cert.pem` (what
+/// VaultSim's own certificate authority, for the intercepting proxy: made on first use in
+/// `~/.vaultsim/ca/` as `ca-cert.pem` (what
 /// `SSL_CERT_FILE` names) and `ca/ca-key.pem` (readable by the user only, in a folder only the
 /// user may enter). Leaf certificates for the hosts the proxy terminates are issued on demand,
-/// signed by it and cached for the life of the process.
+/// signed by it and cached for the life of the process. `VAULTSIM_CA_DIR` names another folder.
 public final class LocalCertificateAuthority: Sendable {
     public let certificateFile: URL
     let certificate: Certificate
@@ -20,9 +20,8 @@ public final class LocalCertificateAuthority: Sendable {
 
     /// The CA's folder under VaultSim's home.
     public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
-        let home = environment["VAULTSIM_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".vaultsim")
-        return home.appendingPathComponent("ca")
+        if let folder = environment["VAULTSIM_CA_DIR"], !folder.isEmpty { return URL(fileURLWithPath: folder) }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".vaultsim/ca")
     }
 
     public struct Failure: Error, CustomStringConvertible {
