@@ -17,10 +17,14 @@ public struct HostMap: Sendable {
 
     public let serverURL: String
     public let sandboxID: String
+    /// Whether results are mapped back (`--no-proxy`); through the proxy the app only ever saw
+    /// the real URLs, and results are judged as they came.
+    public let mapsBack: Bool
 
-    public init(serverURL: String, sandboxID: String) {
+    public init(serverURL: String, sandboxID: String, mapsBack: Bool = true) {
         self.serverURL = serverURL
         self.sandboxID = sandboxID
+        self.mapsBack = mapsBack
     }
 
     /// The provider of a real URL, its host, and the rest of the URL after the host (path and query).
@@ -55,9 +59,10 @@ public struct HostMap: Sendable {
         return "https://\(rest[..<hostEnd])\(path)"
     }
 
-    /// Replaces every fake provider URL inside a JSON value by its real URL.
+    /// Replaces every fake provider URL inside a JSON value by its real URL (nothing in proxy mode).
     public func realURLs(in value: JSONValue) -> JSONValue {
-        switch value {
+        guard mapsBack else { return value }
+        return switch value {
         case .string(let s) where s.contains(gatewayPrefix): .string(s.replacingOccurrences(of: gatewayPrefix, with: "https://"))
         case .array(let a): .array(a.map(realURLs))
         case .object(let o): .object(o.mapValues(realURLs))

@@ -36,7 +36,7 @@ struct ScenarioRun {
             failures.append("given (\(scenario.location)): cannot set up the sandbox: \(error)")
             return
         }
-        let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id)
+        let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id, mapsBack: runner.options.proxy == nil)
         var command = runner.driver
         if let proxy = runner.options.proxy {
             // Proxy mode: the SDK reaches the real URLs through VaultSim's intercepting proxy.

@@ -18,7 +18,7 @@ public final class LocalCertificateAuthority: Sendable {
     let leafKey = P256.Signing.PrivateKey()
     private let contexts = Mutex<[String: NIOSSLContext]>([:])
 
-    /// The CA's folder under VaultSim's home.
+    /// The CA's folder: `$VAULTSIM_CA_DIR`, else `~/.vaultsim/ca`.
     public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         if let folder = environment["VAULTSIM_CA_DIR"], !folder.isEmpty { return URL(fileURLWithPath: folder) }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".vaultsim/ca")
