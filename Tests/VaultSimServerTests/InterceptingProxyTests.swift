@@ -107,6 +107,53 @@ struct InterceptingProxyTests {
         #expect(output == #"b'HTTP/1.1 200 Connection Established\r\n\r\n'"#, "the proxy answered \(output)")
     }
 
+    /// Garbage, half requests, odd CONNECT targets and a failed TLS handshake close their own
+    /// connections; the proxy goes on serving.
+    @Test func badInputClosesItsConnectionAndTheProxyGoesOn() async throws {
+        let proxy = InterceptingProxy(server: vault.server, authority: authority)
+        let port = try await proxy.start()
+        defer { Task { await proxy.stop() } }
+        let longHost = String(repeating: "a", count: 300) + ".example"
+        let script = """
+            import socket
+            def send(data, wait=1.0):
+                s = socket.create_connection(("127.0.0.1", \(port)), timeout=5)
+                s.sendall(data)
+                s.settimeout(wait)
+                got = b""
+                try:
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk: break
+                        got += chunk
+                except socket.timeout:
+                    pass
+                s.close()
+                return got.split(b"\\r\\n")[0].decode(errors="replace")
+            print(send(bytes(range(256)) * 4))
+            print(send(b"CONNECT :443 HTTP/1.1\\r\\n\\r\\n"))
+            print(send(b"CONNECT \(longHost):443 HTTP/1.1\\r\\nProxy-Authorization: Basic \(Data("\(vault.sandbox.id):x".utf8).base64EncodedString())\\r\\n\\r\\n"))
+            print(send(b"GET ftp://x/ HTTP/1.1\\r\\n\\r\\n"))
+            print(send(b"CONNECT www.googleapis.com:443 HTTP/1.1\\r\\nProxy-Authorization: Basic \(Data("\(vault.sandbox.id):x".utf8).base64EncodedString())\\r\\n\\r\\nnot a TLS hello\\r\\n"))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        process.waitUntilExit()
+        #expect(lines.count >= 5, "\(lines)")
+        #expect(lines.first.map { !$0.hasPrefix("HTTP/1.1 2") } == true, "garbage got \(lines)")
+        #expect(lines.dropFirst().first == "HTTP/1.1 400 Bad Request", "\(lines)")
+        #expect(lines.dropFirst(2).first == "HTTP/1.1 502 Bad Gateway", "a 300-character host: \(lines)")
+        #expect(lines.dropFirst(3).first == "HTTP/1.1 400 Bad Request", "\(lines)")
+        // Still serving.
+        let answer = try await get("https://api.stripe.com/v1/charges", port: port, user: vault.sandbox.id)
+        #expect(answer.status == 502)
+    }
+
     @Test func anUnknownHostGetsA502NamingItAndNothingLeaves() async throws {
         let proxy = InterceptingProxy(server: vault.server, authority: authority)
         let port = try await proxy.start()

@@ -17,6 +17,8 @@ public final class LocalCertificateAuthority: Sendable {
     /// One key for every leaf; only the certificates differ per host.
     let leafKey = P256.Signing.PrivateKey()
     private let contexts = Mutex<[String: NIOSSLContext]>([:])
+    /// How many hosts' TLS contexts are kept at most.
+    static let cachedHosts = 512
 
     /// The CA's folder: `$VAULTSIM_CA_DIR`, else `~/.vaultsim/ca`.
     public static func defaultFolder(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
@@ -91,6 +93,8 @@ public final class LocalCertificateAuthority: Sendable {
         let context = try NIOSSLContext(configuration: configuration)
         return contexts.withLock { contexts in
             if let raced = contexts[host] { return raced }
+            // Bounded: a client naming endless hosts costs certificates, not memory without end.
+            if contexts.count >= Self.cachedHosts { contexts.removeAll(keepingCapacity: true) }
             contexts[host] = context
             return context
         }
@@ -98,8 +102,11 @@ public final class LocalCertificateAuthority: Sendable {
 
     /// A leaf certificate for `host` (a DNS name, or an IP address), valid for a year.
     func issueLeaf(for host: String) throws -> Certificate {
+        guard !host.isEmpty, host.utf8.count <= 253, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.:_".contains($0)) }) else {
+            throw Failure(description: "'\(host.prefix(80))' is not a host name")
+        }
         let now = Date()
-        let subjectName = try DistinguishedName { CommonName(host) }
+        let subjectName = try DistinguishedName { CommonName(String(host.prefix(64))) }
         let publicKey = Certificate.PublicKey(leafKey.publicKey)
         let name: GeneralName = Self.ipAddressBytes(host).map { .ipAddress(ASN1OctetString(contentBytes: ArraySlice($0))) } ?? .dnsName(host)
         let issuerKeyID = try certificate.extensions.subjectKeyIdentifier?.keyIdentifier
