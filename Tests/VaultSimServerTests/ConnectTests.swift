@@ -142,6 +142,24 @@ struct ConnectTests {
         #expect(session.results.first?.accountIdentifier == "alice@example.com")
     }
 
+    @Test func theControlAPIListsSessionsWithTheirPagesAndOutcome() async throws {
+        let connect = ConnectService(credentials: vault.server.credentials(sandbox))
+        let first = try connect.create(.init(allowedProviders: ["google"]))
+        let second = try connect.create(.init(allowedProviders: ["slack", "github"]))
+        #expect(sandbox.clock.advance(by: 1))
+        let (status, json, _) = try await vault.send(.get, "/_vaultsim/sandboxes/\(sandbox.id)/connect-sessions")
+        #expect(status == 200)
+        let sessions = try #require(json["sessions"]?.arrayValue)
+        #expect(sessions.map { $0["session_token"]?.stringValue } == [second.token, first.token])
+        #expect(sessions.first?["connect_url"]?.stringValue == ConnectPages.sessionURL(serverURL: vault.server.address.baseURL,
+                                                                                        sandboxID: sandbox.id, token: second.token))
+        #expect(sessions.first?["allowed_providers"] == ["slack", "github"])
+        #expect(sessions.first?["status"] == "pending")
+        #expect(sandbox.clock.advance(by: 600))
+        let later = try await vault.send(.get, "/_vaultsim/sandboxes/\(sandbox.id)/connect-sessions")
+        #expect(later.1["sessions"]?.arrayValue?.map { $0["status"] } == ["expired", "expired"])
+    }
+
     @Test func anExpiredSessionsPageSaysSo() async throws {
         let session = try ConnectService(credentials: vault.server.credentials(sandbox)).create(.init(allowedProviders: ["github"]))
         #expect(sandbox.clock.advance(by: 700))

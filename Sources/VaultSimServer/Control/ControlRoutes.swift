@@ -181,6 +181,23 @@ struct ControlRoutes: Sendable {
         routes.get("\(p)/sandboxes/:id/audit") { _, context in
             try await run(context) { sandbox, _ in (200, ["records": .array(try sandbox.store.auditRecords().map(\.json))]) }
         }
+        // Connect sessions newest first, with their hosted page and outcome (to find the page of
+        // a session an app made without a browser to open it).
+        routes.get("\(p)/sandboxes/:id/connect-sessions") { _, context in
+            try await run(context) { sandbox, _ in
+                let now = sandbox.clock.now
+                return (200, ["sessions": .array(try sandbox.store.connectSessions(limit: 100).map { session in
+                    var poll = ConnectEndpoint.pollBody(session, at: now).objectValue ?? [:]
+                    poll["session_token"] = .string(session.token)
+                    poll["connect_url"] = .string(ConnectPages.sessionURL(serverURL: address.baseURL, sandboxID: sandbox.id, token: session.token))
+                    poll["allowed_providers"] = session.allowedProviders.map { .array($0.map(JSONValue.string)) } ?? .null
+                    poll["created_at"] = .string(session.createdAt.rfc3339)
+                    poll["expires_at"] = .string(session.expiresAt.rfc3339)
+                    poll["opened_at"] = session.openedAt.map { .string($0.rfc3339) } ?? .null
+                    return .object(poll)
+                })])
+            }
+        }
         routes.get("\(p)/sandboxes/:id/token-requests") { _, context in
             try await run(context) { sandbox, _ in (200, ["records": .array(try sandbox.store.tokenRequests().map(\.json))]) }
         }
