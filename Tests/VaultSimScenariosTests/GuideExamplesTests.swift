@@ -23,8 +23,12 @@ struct GuideExamplesTests {
         let sandbox: Sandbox
         let exports: [String: String]
         let grants: [String: String]
+        /// `serve --auto-consent`: the Quick Path's connect() has no browser here.
+        let consent: Task<Void, Never>
 
         func stop() async {
+            consent.cancel()
+            await consent.value
             await proxy.stop()
             await running.stop()
         }
@@ -46,7 +50,9 @@ struct GuideExamplesTests {
             grants["loyalty"] = secret.grantID
             grants["contacts"] = secret.grantID
         }
-        return Served(server: server, running: running, proxy: proxy, sandbox: sandbox, exports: DevSandbox.exports(in: banner), grants: grants)
+        let consent = Task { await AutoConsent(registry: registry, serverURL: running.baseURL).run { _ in } }
+        return Served(server: server, running: running, proxy: proxy, sandbox: sandbox, exports: DevSandbox.exports(in: banner),
+                      grants: grants, consent: consent)
     }
 
     /// Runs one example with the real SDK: its placeholders filled as a developer would, its
@@ -89,7 +95,7 @@ struct GuideExamplesTests {
 
     @Test func theBannerExportsTheProxyTheCAAndKeepsTheVaultDirect() async throws {
         let served = try await Self.serve()
-        defer { Task { await served.stop() } }
+        await served.stop()
         #expect(served.exports["ALTER_BASE_URL"] == served.running.baseURL)
         #expect(served.exports["ALTER_API_KEY"] == served.sandbox.apiKey)
         #expect(served.exports["HTTPS_PROXY"]?.hasPrefix("http://\(served.sandbox.id):vaultsim@127.0.0.1:") == true)
@@ -111,6 +117,7 @@ struct GuideExamplesTests {
         ("ai_agent.py", ["gmail: 200"]),
         ("error_handling.py", ["User hasn't connected Google yet - redirect to Alter Connect"]),
         ("list_grants.py", [": Alice (work)"]),
+        ("quick_path.py", ["Connected: ", "(google)", "Event: Team standup"]),
         ("unknown_host.py", ["502? 502: VaultSim: no fake provider owns the host 'api.unknown-provider.example'"]),
     ])
     func aGuideExampleRunsUnchanged(file: String, expected: [String]) async throws {
