@@ -5,7 +5,8 @@ import VaultSimProviders
 /// Maps the real provider URLs scenarios are written with (`https://www.googleapis.com/...`) to
 /// the provider gateway of one sandbox (`http://127.0.0.1:P/sandboxes/<id>/hosts/www.googleapis.com/...`),
 /// and back. The gateway dispatches by the real host name, so the mapping is the same for every
-/// provider; an intercepting proxy can later take this job without changing scenario text.
+/// provider. This is the `--no-proxy` fallback: by default the intercepting proxy takes the
+/// real URLs as they are, and nothing is mapped.
 public struct HostMap: Sendable {
     public struct UnknownHost: Error, CustomStringConvertible {
         public var url: String
