@@ -36,7 +36,16 @@ struct FuzzTests {
         let grants = try sandbox.store.activeOAuthGrants(providerID: nil, limit: 10, offset: 0).grants.map(\.id)
         let tokens = try grants.compactMap { try sandbox.store.credential(grantID: $0)?.accessToken }
 
-        let generatorSeed = RequestGenerator(seed: 0x5EED_0011, sandboxID: sandbox.id, grants: grants, tokens: tokens, apiKey: sandbox.apiKey)
+        // Connect sessions for the hosted pages to be fuzzed with (a redirect flow, a popup flow, a plain one).
+        let connect = ConnectService(credentials: server.credentials(sandbox))
+        let sessions = try [
+            connect.create(.init(allowedProviders: ["google", "slack"], returnURL: "https://app.example.com/done?x=1")),
+            connect.create(.init(allowedOrigin: "https://app.example.com", grantPolicy: .init(maxTTLSeconds: 86400, defaultTTLSeconds: 3600))),
+            connect.create(.init()),
+        ].map(\.token)
+
+        let generatorSeed = RequestGenerator(seed: 0x5EED_0011, sandboxID: sandbox.id, grants: grants, tokens: tokens, apiKey: sandbox.apiKey,
+                                             sessions: sessions)
         let (statusCounts, problems) = try await vault.server.application(host: "127.0.0.1", port: 0).test(.router) { client in
             var generator = generatorSeed
             var statusCounts: [Int: Int] = [:]
@@ -114,13 +123,16 @@ struct RequestGenerator {
     let grants: [String]
     let tokens: [String]
     let apiKey: String
+    /// Connect session tokens of the sandbox.
+    let sessions: [String]
 
-    init(seed: UInt64, sandboxID: String, grants: [String], tokens: [String], apiKey: String) {
+    init(seed: UInt64, sandboxID: String, grants: [String], tokens: [String], apiKey: String, sessions: [String]) {
         rng = SeededGenerator(seed: seed)
         self.sandboxID = sandboxID
         self.grants = grants
         self.tokens = tokens
         self.apiKey = apiKey
+        self.sessions = sessions
     }
 
     mutating func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
@@ -179,7 +191,7 @@ struct RequestGenerator {
         let grant = pick(grants + ["nope", "..%2F", "💥"])
         let provider = pick(["google", "slack", "github", "internal", "..%2F..%2Fetc", "myspace", "%00"])
         var request: FuzzRequest
-        switch rng.next() % 4 {
+        switch rng.next() % 5 {
         case 0:
             // The control API, on the fuzz's own sandbox (never deleting it) or another id.
             let id = chance(80) ? sandboxID : pick(["nope", "", "..", "%2F"])
@@ -188,7 +200,8 @@ struct RequestGenerator {
                          "/_vaultsim/sandboxes/\(id)/providers/\(provider)/data", "/_vaultsim/sandboxes/\(id)/providers/\(provider)/faults",
                          "/_vaultsim/sandboxes/\(id)/providers/\(provider)/accounts", "/_vaultsim/sandboxes/\(id)/clock/advance",
                          "/_vaultsim/sandboxes/\(id)/audit", "/_vaultsim/sandboxes/\(id)/token-requests",
-                         "/_vaultsim/sandboxes/\(id)/providers/\(provider)/journal", "/_vaultsim/health", "/_vaultsim/nope"]
+                         "/_vaultsim/sandboxes/\(id)/providers/\(provider)/journal", "/_vaultsim/sandboxes/\(id)/connect-sessions",
+                         "/_vaultsim/health", "/_vaultsim/nope"]
             var method = pick(methods)
             let path = pick(paths)
             if method == .delete, path == "/_vaultsim/sandboxes/\(sandboxID)" { method = .get }
@@ -204,7 +217,7 @@ struct RequestGenerator {
         case 1:
             // The vault's /sdk/* routes, signed with the sandbox's key or not signed at all.
             let path = pick(["/sdk/token", "/sdk/oauth/grants/list", "/sdk/oauth/grants/\(grant)/revoke", "/sdk/oauth/audit/api-call",
-                             "/sdk/oauth/connect/session", "/sdk/nope", "/base/sdk/token"])
+                             "/sdk/oauth/connect/session", "/sdk/oauth/connect/session/poll", "/sdk/nope", "/base/sdk/token"])
             var payload = body()
             if path == "/sdk/token", chance(50) {
                 var object: [String: JSONValue] = ["grant_id": .string(grant), "reason": strangeValue(),
@@ -221,6 +234,29 @@ struct RequestGenerator {
             // /sdk/token hands out credentials: that is its job, not a leak.
             request = FuzzRequest(method: chance(90) ? .post : pick(methods), uri: path, headers: headers, body: payload,
                                   mayShowSecrets: path.hasSuffix("/sdk/token"))
+        case 4:
+            // The hosted Connect pages and the vault's callback, with forms and queries of every kind.
+            let id = chance(85) ? sandboxID : pick(["nope", "..", "%2F"])
+            let token = pick(sessions + ["nope", "cs_", "%00", "..%2F"])
+            let field = { (g: inout RequestGenerator) -> String in
+                (g.pick(Self.strangeStrings + ["google", "slack", "github", "internal", "3600", "86400"]))
+                    .addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            }
+            switch rng.next() % 4 {
+            case 0:
+                request = FuzzRequest(method: chance(80) ? .get : pick(methods), uri: "/sandboxes/\(id)/connect/\(token)", headers: [:], body: nil)
+            case 1, 2:
+                let provider = chance(50) ? pick(["google", "slack", "github"]) : field(&self)
+                let form = "provider=\(provider)&ttl=\(field(&self))" + (chance(20) ? "&provider=\(field(&self))" : "")
+                request = FuzzRequest(method: chance(90) ? .post : pick(methods), uri: "/sandboxes/\(id)/connect/\(token)/\(pick(["start", "finish", "nope"]))",
+                                      headers: [.contentType: "application/x-www-form-urlencoded"], body: Data(form.utf8))
+            default:
+                let state = pick(["\(sandboxID).\(field(&self))", field(&self), "nope.", ".", "\(sandboxID)."])
+                var query = "state=\(state)"
+                if chance(50) { query += "&code=\(field(&self))" }
+                if chance(40) { query += "&error=\(pick(["access_denied", "server_error", "", "%3Cscript%3E"]))&error_description=\(field(&self))" }
+                request = FuzzRequest(method: .get, uri: "/connect/callback?\(query)", headers: [:], body: nil)
+            }
         default:
             // The providers, with a real token or none, and strange paths and query values.
             let host = pick(["www.googleapis.com", "gmail.googleapis.com", "oauth2.googleapis.com", "openidconnect.googleapis.com",
