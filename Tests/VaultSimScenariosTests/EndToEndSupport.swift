@@ -20,11 +20,23 @@ enum EndToEnd {
     }
 
     /// Runs scenarios on a fresh server and stops it.
-    static func run(_ scenarios: [Scenario], driver: DriverCommand, options: ScenarioRunner.Options = .init()) async throws -> RunSummary {
+    /// - Parameter proxy: run as `vaultsim run` does by default, the driver going through the
+    ///   intercepting proxy; false: as `--no-proxy`.
+    static func run(_ scenarios: [Scenario], driver: DriverCommand, options: ScenarioRunner.Options = .init(),
+                    proxy: Bool = false) async throws -> RunSummary {
         let server = VaultSimServer(registry: SandboxRegistry(), fixtures: try FixtureLibrary(root: layout.fixtures))
         let running = try await server.start()
+        var options = options
+        var started: InterceptingProxy?
+        if proxy {
+            let authority = try LocalCertificateAuthority()
+            let intercepting = InterceptingProxy(server: server, authority: authority)
+            options.proxy = ProxyEnvironment(port: try await intercepting.start(), caFile: authority.certificateFile.path)
+            started = intercepting
+        }
         let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: driver, options: options)
         let summary = await runner.run(scenarios)
+        await started?.stop()
         await running.stop()
         return summary
     }

@@ -217,6 +217,23 @@ struct EndToEndTests {
         #expect(result.sdk?["sdk_path"]?.stringValue?.hasPrefix(patched.path) == true)
     }
 
+    @Test func throughTheProxyTheRealSDKCallsTheRealURLsAndResultsCarryThem() async throws {
+        let scenario = try EndToEnd.bundled("google/calendar-list-events-query-params.yaml")
+        let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value, proxy: true).results[0]
+        #expect(result.verdict == .passed, "\(result.failures)")
+    }
+
+    @Test func aDriverWhoseSDKIgnoresTheProxyIsCaughtInProxyMode() async throws {
+        let scenario = try EndToEnd.bundled("google/calendar-list-events-query-params.yaml")
+        let result = try await EndToEnd.run([scenario], driver: EndToEnd.misbehavingDriver("fake"), proxy: true).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.failures.contains { $0.hasPrefix("proxy: 1 request(s) got an answer, but none reached VaultSim's fake providers") },
+                "\(result.failures)")
+        // Without the proxy the runner does not make that claim (the same fake fails on its answers only).
+        let plain = try await EndToEnd.run([scenario], driver: EndToEnd.misbehavingDriver("fake")).results[0]
+        #expect(!plain.failures.contains { $0.hasPrefix("proxy:") }, "\(plain.failures)")
+    }
+
     @Test func anOlderSDKWithoutRevokeGrantSkipsScenariosThatNeedIt() async throws {
         let driver = try await PythonDriverBootstrap(layout: EndToEnd.layout, requirement: "alter-sdk==0.8.0").ensure(log: { print($0) })
         #expect(driver.executable.contains("/.venv/alter-sdk-0.8.0/"))

@@ -14,6 +14,8 @@ struct ScenarioRun {
     private var bindings: [String: String] = [:]
     /// Connect sessions the simulated user has opened.
     private let opened = OpenedSessions()
+    /// `request` steps that returned a provider's answer.
+    private var answeredRequests = 0
 
     init(scenario: Scenario, runner: ScenarioRunner) {
         self.scenario = scenario
@@ -72,6 +74,7 @@ struct ScenarioRun {
                 let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
                 failures.append("fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
             }
+            checkProxyWasUsed(sandbox)
             checkThen(sandbox: sandbox, hostMap: hostMap)
             await checkLeaks(sandbox: sandbox, driver: driver)
         }
@@ -231,8 +234,21 @@ struct ScenarioRun {
             failures.append("\(label): \(message)")
             return !fatal
         case .reply(let reply):
+            if case .request = step.action, case .result = reply { answeredRequests += 1 }
             judge(reply, against: step.expect, label: label, hostMap: hostMap)
             return true
+        }
+    }
+
+    /// In proxy mode, an SDK call a provider answered must have reached the fake through the
+    /// proxy. A driver whose HTTP stack ignores `HTTPS_PROXY` would have sent it to the real host
+    /// (with a fake token): say so, and point at `--no-proxy`.
+    private mutating func checkProxyWasUsed(_ sandbox: Sandbox) {
+        guard runner.options.proxy != nil, answeredRequests > 0 else { return }
+        let reached = (try? sandbox.store.providerRequests(providerID: nil, caller: "sdk").count) ?? 0
+        if reached == 0 {
+            failures.append("proxy: \(answeredRequests) request(s) got an answer, but none reached VaultSim's fake providers: the driver's SDK "
+                + "does not use HTTPS_PROXY, so it called the real hosts; run it with --no-proxy")
         }
     }
 

@@ -7,6 +7,8 @@ leak     a fake that answers every call with a 200 and logs the API key to stder
 exit1    a fake that answers every call with a 200, then exits 1 when stdin closes
 orphan   starts a child that keeps stdout open (`sleep 301.25`), then never answers
 flood    a fake that answers every call with a 200 after writing 20 MiB to stderr, no newline
+fake     a fake that answers every call with a 200 without calling anything (an SDK that, in proxy
+         mode, ignores HTTPS_PROXY looks like this to the runner)
 escape   a fake that answers every call with a 200; at init it forks a child that leaves the
          driver's session (setsid) and sleeps holding stdout, and writes "escaped child PID" on
          stderr; the driver itself exits 0 when stdin closes
@@ -42,7 +44,7 @@ for line in sys.stdin:
             time.sleep(300)
             os._exit(0)
         print(f"escaped child {child}", file=sys.stderr, flush=True)
-    if mode in ("leak", "exit1", "flood", "escape"):
+    if mode in ("leak", "exit1", "flood", "escape", "fake"):
         if message["op"] == "init":
             if mode == "leak":
                 print("DEBUG alter_sdk: using key " + message["params"]["api_key"], file=sys.stderr, flush=True)
