@@ -155,7 +155,7 @@ public struct ConnectService: Sendable {
             query += [("scope", scopes.joined(separator: " "))]
         }
         query.append(("state", flow.state))
-        if let verifier { query += [("code_challenge", Self.s256(verifier)), ("code_challenge_method", "S256")] }
+        if let verifier { query += [("code_challenge", RequestSigning.pkceChallenge(verifier)), ("code_challenge_method", "S256")] }
         return endpoints.authorizeURL + "?" + QueryString.encode(query)
     }
 
@@ -277,8 +277,6 @@ public struct ConnectService: Sendable {
     static func invalid(_ message: String) -> VaultError {
         VaultError(status: 400, code: "invalid_request", message: message)
     }
-
-    static func s256(_ verifier: String) -> String { RequestSigning.pkceChallenge(verifier) }
 
     private func store<T>(_ body: () throws -> T) throws(VaultError) -> T {
         do { return try body() } catch { throw CredentialService.storeFailure(error) }

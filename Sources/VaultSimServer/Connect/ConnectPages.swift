@@ -41,7 +41,7 @@ struct ConnectPages: Sendable {
         router.post("\(ProviderRoutes.mountPrefix)/:sandbox/connect/:token/finish") { _, context in
             await page(context) { sandbox, token in
                 let session = try service(sandbox).finish(token: token)
-                return outcome(session, sandbox: sandbox, notice: nil)
+                return outcome(session, sandbox: sandbox)
             }
         }
         router.get(RouterPath(Self.callbackPath)) { request, _ in
@@ -57,7 +57,7 @@ struct ConnectPages: Sendable {
         switch session.status(at: sandbox.clock.now) {
         case .pending: break
         case .expired: return Self.errorPage(410, "This Connect session has expired", "Ask the app for a new link and try again.")
-        case .completed, .error: return outcome(session, sandbox: sandbox, notice: nil)
+        case .completed, .error: return outcome(session, sandbox: sandbox)
         }
         try connect.markOpened(session)
         let policy = session.grantPolicy
@@ -103,7 +103,7 @@ struct ConnectPages: Sendable {
                 let name = ProviderCatalog.descriptor(id: connected.providerID)?.displayName ?? connected.providerID
                 return try await chooser(sandbox, token: session.token, notice: "Connected \(name) as \(connected.accountIdentifier ?? "an account").")
             }
-            return outcome(session, sandbox: sandbox, notice: nil)
+            return outcome(session, sandbox: sandbox)
         } catch {
             return Self.errorPage(error.status, "Connect could not finish", error.message)
         }
@@ -111,7 +111,7 @@ struct ConnectPages: Sendable {
 
     /// The end of a session: to `return_url` with the outcome, or the result page (which posts
     /// the outcome to `allowed_origin` when the session names one).
-    private func outcome(_ session: ConnectSession, sandbox: Sandbox, notice: String?) -> Response {
+    private func outcome(_ session: ConnectSession, sandbox: Sandbox) -> Response {
         let status = session.status(at: sandbox.clock.now)
         if let returnURL = session.returnURL {
             var query: [(String, String)] = [("status", status.rawValue)]

@@ -35,11 +35,6 @@ public final class InterceptingProxy: Sendable {
         self.address = server.address
     }
 
-    /// The proxy URL naming a sandbox, for `HTTPS_PROXY` (and `HTTP_PROXY`).
-    public func proxyURL(sandboxID: String, port: Int) -> String {
-        "http://\(sandboxID):vaultsim@127.0.0.1:\(port)"
-    }
-
     /// Starts listening on loopback; returns the port.
     public func start(host: String = "127.0.0.1", port: Int = 0) async throws -> Int {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
