@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        // Property-based tests: every parser fed arbitrary bytes and near-misses (tests only).
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // Domain and store: sandboxes, apps, grants, the vault's credentials, policies, the error
@@ -108,7 +110,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VaultSimCoreTests",
-            dependencies: ["VaultSimCore"]
+            dependencies: [
+                "VaultSimCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
         ),
         .testTarget(
             name: "VaultSimServerTests",
@@ -124,6 +129,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             // The real-browser test's Selenium script (run by ConnectBrowserTests with Python).
             exclude: ["Browser"]

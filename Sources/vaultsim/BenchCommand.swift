@@ -18,11 +18,11 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure signed /sdk/token (or provider calls, direct or through the proxy): throughput, latency, memory.",
         discussion: """
-            Starts a server like `vaultsim serve` (a sandbox in SQLite files in WAL mode, journal retention running)
-            with a Google grant made through the fake Google, then sends signed /sdk/token requests with --concurrency
-            in flight for --warmup plus --seconds, printing a line every --report-every seconds (requests/s, p50, p99,
-            RSS) and a summary. The summary compares the RSS at the end with the RSS when the warm-up ended; --soak
-            fails (exit 1) when it grew by more than 20%. Make the warm-up longer than the replay window of the nonce
+            Starts a server like `vaultsim serve` (a sandbox in SQLite files in WAL mode, journal retention running) \
+            with a Google grant made through the fake Google, then sends signed /sdk/token requests with --concurrency \
+            in flight for --warmup plus --seconds, printing a line every --report-every seconds (requests/s, p50, p99, \
+            RSS) and a summary. The summary compares the RSS at the end with the RSS when the warm-up ended; --soak \
+            fails (exit 1) when it grew by more than 20%. Make the warm-up longer than the replay window of the nonce \
             cache (600 s) when measuring memory: until then the cache is still filling, by design.
             """)
 
@@ -49,9 +49,11 @@ struct BenchCommand: AsyncParsableCommand {
         case gateway
         /// The same GET at its real URL through the intercepting proxy (CONNECT, TLS with VaultSim's CA).
         case proxy
+        /// Valid and invalid requests in turn, to the vault and through the proxy (`MixedLoad`).
+        case mixed
     }
 
-    @Option(help: ArgumentHelp("token (signed /sdk/token), gateway (a provider call at the gateway URL) or proxy (the same call at its real URL through the intercepting proxy); gateway and proxy side by side give the proxy's added latency.", valueName: "target"))
+    @Option(help: ArgumentHelp("token (signed /sdk/token), gateway (a provider call at the gateway URL), proxy (the same call at its real URL through the intercepting proxy; gateway and proxy side by side give the proxy's added latency) or mixed (valid and invalid requests in turn, to the vault and through the proxy: a lone '=', broken escapes, over-limit forms, bad signatures; for soaks).", valueName: "target"))
     var target = Target.token
 
     func validate() throws {
@@ -91,7 +93,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .gateway:
             url = ProviderRoutes.baseURL(serverURL: running.baseURL, sandboxID: sandbox.id, host: "www.googleapis.com") + calendar
             what = "GET \(url) (the provider gateway, plain HTTP)"
-        case .proxy:
+        case .proxy, .mixed:
             let authority = try LocalCertificateAuthority()
             let started = InterceptingProxy(server: server, authority: authority)
             let port = try await started.start()
@@ -101,10 +103,17 @@ struct BenchCommand: AsyncParsableCommand {
             configuration.tlsConfiguration = tls
             configuration.proxy = .server(host: "127.0.0.1", port: port, authorization: .basic(username: sandbox.id, password: "vaultsim"))
             url = "https://www.googleapis.com" + calendar
-            what = "GET \(url) through the intercepting proxy on 127.0.0.1:\(port)"
+            what = target == .mixed
+                ? "valid and invalid requests in turn (\(MixedLoad.kinds) kinds), to the vault and through the intercepting proxy on 127.0.0.1:\(port)"
+                : "GET \(url) through the intercepting proxy on 127.0.0.1:\(port)"
         }
         let target = self.target
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // The mixed load's vault calls go direct; its provider calls go through the proxy (`client`).
+        var directConfiguration = configuration
+        directConfiguration.proxy = nil
+        let direct = HTTPClient(eventLoopGroupProvider: .singleton, configuration: directConfiguration)
+        let mixed = MixedLoad(vaultURL: running.baseURL, apiKey: apiKey, tokenBody: body, accessToken: accessToken, sandboxID: sandbox.id)
         FileHandle.standardOutput.write(Data("vaultsim bench: \(what), \(concurrency) in flight, \(warmup) s warm-up then \(seconds) s, server \(running.baseURL)\n".utf8))
         let recorder = LatencyRecorder()
         let warmupEnds = ContinuousClock.now + .seconds(warmup)
@@ -128,9 +137,16 @@ struct BenchCommand: AsyncParsableCommand {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
+                    var sent = Int.random(in: 0..<MixedLoad.kinds)
                     while ContinuousClock.now < deadline {
                         var request = HTTPClientRequest(url: url)
-                        if target == .token {
+                        var via = client
+                        var expected = 200...200
+                        if target == .mixed {
+                            let next = mixed.request(sent)
+                            sent += 1
+                            (request, via, expected) = (next.request, next.throughProxy ? client : direct, next.expected)
+                        } else if target == .token {
                             request.method = .POST
                             request.headers.add(name: "Content-Type", value: "application/json")
                             request.headers.add(name: "x-api-key", value: apiKey)
@@ -144,9 +160,9 @@ struct BenchCommand: AsyncParsableCommand {
                         let start = ContinuousClock.now
                         let ok: Bool
                         do {
-                            let response = try await client.execute(request, timeout: .seconds(30))
+                            let response = try await via.execute(request, timeout: .seconds(30))
                             _ = try await response.body.collect(upTo: 1 << 20)
-                            ok = response.status == .ok
+                            ok = expected.contains(Int(response.status.code))
                         } catch {
                             ok = false
                         }
@@ -158,16 +174,17 @@ struct BenchCommand: AsyncParsableCommand {
         let reports = await reporter.value
         let leftover = await recorder.drain(over: .seconds(1))   // requests that ended after the last report
         try await client.shutdown()
+        try await direct.shutdown()
         await proxy?.stop()
         await running.stop()
         let measured = reports.filter { !$0.warmup }.map(\.report)
         let total = measured.reduce(0) { $0 + $1.count }
         let failed = reports.reduce(leftover.failures) { $0 + $1.report.failures }
-        print("summary: \(total) requests after the warm-up, \(failed) not 200 in all, \(String(format: "%.0f", Double(total) / Double(seconds))) req/s")
+        printLine("summary: \(total) requests after the warm-up, \(failed) not answered as expected in all, \(String(format: "%.0f", Double(total) / Double(seconds))) req/s")
         let start = reports.last(where: \.warmup)?.report ?? measured.first
         if let start, let end = measured.last {
             let growth = Double(end.rssKiB - start.rssKiB) / Double(max(start.rssKiB, 1)) * 100
-            print("RSS: \(start.rssKiB / 1024) MiB \(warmup > 0 ? "when the warm-up ended" : "at the first report") → \(end.rssKiB / 1024) MiB at the end (\(String(format: "%+.1f", growth))%)")
+            printLine("RSS: \(start.rssKiB / 1024) MiB \(warmup > 0 ? "when the warm-up ended" : "at the first report") → \(end.rssKiB / 1024) MiB at the end (\(String(format: "%+.1f", growth))%)")
             if soak, growth > 20 {
                 printError("vaultsim bench: RSS grew by more than 20% after the warm-up")
                 throw ExitCode(1)
@@ -192,7 +209,7 @@ actor LatencyRecorder {
 
         var line: String {
             func ms(_ d: Duration) -> String { String(format: "%.2f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
-            return String(format: "%8.0f req/s", perSecond) + "  p50 \(ms(p50))  p99 \(ms(p99))  RSS \(rssKiB / 1024) MiB  (\(count) requests, \(failures) not 200)"
+            return String(format: "%8.0f req/s", perSecond) + "  p50 \(ms(p50))  p99 \(ms(p99))  RSS \(rssKiB / 1024) MiB  (\(count) requests, \(failures) not as expected)"
         }
     }
 

@@ -12,10 +12,9 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run conformance scenarios against an SDK through its driver.",
         discussion: """
-            With no paths, runs the bundled suite (scenarios/) against the reference SDK, alter-sdk 0.11.0,
-            through the bundled Python driver (its venv is made on first use in drivers/python/.venv/).
-            Each scenario gets a fresh sandbox and a fresh driver process. Exit codes: 0 all passed,
-            1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up).
+            With no paths, runs the bundled suite (scenarios/) against the reference SDK, alter-sdk 0.11.0, \
+            through the bundled Python driver (its venv is made on first use in drivers/python/.venv/). \
+            Each scenario gets a fresh sandbox and a fresh driver process. Exit codes: 0 all passed, 1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up), 3 infrastructure (the driver could not start a client: the run stops at the first such scenario and says why once).
             """)
 
     @Argument(help: "Scenario files or folders (default: the bundled scenarios/).")
@@ -140,19 +139,23 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: command, options: options)
-        print("vaultsim: \(scenarios.count) scenarios, driver: \(command)")
-        print("vaultsim: " + (options.proxy.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
+        printLine("vaultsim: \(ConsoleReport.plural(scenarios.count, "scenario")), driver: \(command)")
+        printLine("vaultsim: " + (options.proxy.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
             ?? "real URLs rewritten to the provider gateway (--no-proxy)"))
         let verbose = self.verbose
         let summary = await runner.run(scenarios) { result in
-            print(ConsoleReport.line(for: result))
+            printLine(ConsoleReport.line(for: result))
             if verbose, !result.passed, !result.driverLog.isEmpty {
-                print("        driver log:\n          " + result.driverLog.replacingOccurrences(of: "\n", with: "\n          "))
+                printLine("        driver log:\n          " + result.driverLog.replacingOccurrences(of: "\n", with: "\n          "))
             }
         }
         await proxy?.stop()
         await running.stop()
-        print(ConsoleReport.summary(summary, sdk: ConsoleReport.describeSDK(summary.results)))
+        if let failed = summary.driverStartFailure {
+            printError(ConsoleReport.driverStartFailure(failed, driver: "\(command)"))
+            throw ExitCode(3)
+        }
+        printLine(ConsoleReport.summary(summary, sdk: ConsoleReport.describeSDK(summary.results)))
         if let junit {
             do {
                 try JUnitReport.xml(summary).write(toFile: junit, atomically: true, encoding: .utf8)
@@ -161,10 +164,12 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         var uncovered = 0
-        if let catalogue {
+        // Coverage means something for the whole suite only (or when asked for): a run of three
+        // files covers three files' items.
+        if let catalogue, paths.isEmpty || requireCoverage {
             let coverage = catalogue.coverage(scenarios, results: summary.results)
             uncovered = coverage.filter(\.passing.isEmpty).count
-            print(ContractCatalogue.report(coverage, listing: paths.isEmpty || requireCoverage))
+            printLine(ContractCatalogue.report(coverage))
         }
         if !summary.allPassed { throw ExitCode(1) }
         if requireCoverage, uncovered > 0 {

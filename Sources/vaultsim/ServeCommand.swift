@@ -15,12 +15,12 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a working vault and fake providers on localhost for app development.",
         discussion: """
-            Starts the fake vault with a default app, its API key, a grant at Google, Slack and GitHub (each made
-            through the provider's own authorization) and a managed secret of every type for the internal API,
-            and the HTTPS-intercepting proxy, and prints what to export so the app's code runs unchanged: its
-            calls to the real provider URLs reach the fake providers through the proxy. Connect sessions are served as hosted pages and consent pages a browser can click
-            through (or approved automatically with --auto-consent). The default app lives in a SQLite file (WAL mode), so its
-            key and grants survive a restart; sandboxes made through the control API (/_vaultsim/) live in memory.
+            Starts the fake vault with a default app, its API key, a grant at Google, Slack and GitHub (each made \
+            through the provider's own authorization) and a managed secret of every type for the internal API, \
+            and the HTTPS-intercepting proxy, and prints what to export so the app's code runs unchanged: its \
+            calls to the real provider URLs reach the fake providers through the proxy. Connect sessions are served as hosted pages and consent pages a browser can click \
+            through (or approved automatically with --auto-consent). The default app lives in a SQLite file (WAL mode), so its \
+            key and grants survive a restart; sandboxes made through the control API (/_vaultsim/) live in memory. \
             Stop with Ctrl-C (graceful shutdown).
             """)
 
@@ -30,8 +30,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 8780
 
-    @Option(help: ArgumentHelp("The SQLite file of the default app.", valueName: "path"))
-    var db = ".vaultsim/serve.sqlite"
+    @Option(help: ArgumentHelp(
+        "The SQLite file of the default app (default: ~/.vaultsim/serve.sqlite, one per user, so the app's key is the same whichever folder serve starts in).",
+        valueName: "path"))
+    var db: String?
+
+    /// `~/.vaultsim/serve.sqlite`, beside the proxy's certificate authority.
+    static var defaultDatabase: URL {
+        FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".vaultsim/serve.sqlite")
+    }
 
     @Option(help: ArgumentHelp("Journal, audit and token-request rows older than this many days (virtual clock) are deleted.", valueName: "days"))
     var retentionDays = 7
@@ -67,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             layout = try ProjectLayout.locate()
             fixtures = try FixtureLibrary(root: layout.fixtures)
-            let dbURL = URL(fileURLWithPath: db)
+            let dbURL = db.map { URL(fileURLWithPath: $0) } ?? Self.defaultDatabase
             try FileManager.default.createDirectory(at: dbURL.deletingLastPathComponent(), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             isNew = !FileManager.default.fileExists(atPath: dbURL.path)
@@ -92,7 +99,15 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "vaultsim.serve")
         logger.logLevel = .info
         let server = VaultSimServer(registry: registry, fixtures: fixtures, logger: logger)
-        let running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm], retention: JournalRetention(maxAge: TimeInterval(retentionDays) * 86400, maxRows: retentionRows))
+        let running: RunningServer
+        do {
+            running = try await server.start(host: host, port: port, shutdownSignals: [.sigint, .sigterm],
+                                             retention: JournalRetention(maxAge: TimeInterval(retentionDays) * 86400, maxRows: retentionRows))
+        } catch {
+            // A port in use is bad input like any other (--help promises exit 2 for it).
+            printError("vaultsim: cannot listen on \(host):\(port): \(error) (--port picks another port; 0 picks a free one)")
+            throw ExitCode(2)
+        }
         do {
             try server.prepare(sandbox)
             if isNew { try await DevSandbox.seed(sandbox, server: server) }
@@ -104,13 +119,21 @@ struct ServeCommand: AsyncParsableCommand {
         var proxy: InterceptingProxy?
         var environment: ProxyEnvironment?
         if !noProxy {
+            let authority: LocalCertificateAuthority
             do {
-                let authority = try LocalCertificateAuthority()
+                authority = try LocalCertificateAuthority()
+            } catch {
+                printError("vaultsim: cannot set up the intercepting proxy's certificate authority: \(error)")
+                await running.stop()
+                throw ExitCode(2)
+            }
+            do {
                 let started = InterceptingProxy(server: server, authority: authority)
                 environment = ProxyEnvironment(port: try await started.start(host: host, port: proxyPort), caFile: authority.certificateFile.path)
                 proxy = started
             } catch {
-                printError("vaultsim: cannot start the intercepting proxy on \(host):\(proxyPort): \(error) (--proxy-port picks another port, --no-proxy runs without it)")
+                printError("vaultsim: cannot start the intercepting proxy on \(host):\(proxyPort): \(ServerStartError.explain(error, host: host, port: proxyPort)) "
+                           + "(--proxy-port picks another port, 0 a free one; --no-proxy runs without it)")
                 await running.stop()
                 throw ExitCode(2)
             }

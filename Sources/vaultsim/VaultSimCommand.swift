@@ -10,7 +10,7 @@ struct VaultSimCommand: AsyncParsableCommand {
         discussion: """
             `vaultsim run` runs the conformance scenarios against an SDK through its driver.
             `vaultsim serve` gives an app a working vault and providers on localhost.
-            Exit codes: 0 success, 1 scenarios failed, 2 bad input.
+            Exit codes: 0 success, 1 scenarios failed, 2 bad input, 3 infrastructure (a driver that could not start).
             """,
         version: VaultSimCommand.version,
         subcommands: [RunCommand.self, ServeCommand.self, BenchCommand.self],
@@ -49,6 +49,12 @@ struct UserError: Error, CustomStringConvertible {
     var description: String { message }
 
     static func badInput(_ message: String) -> UserError { UserError(message: message, code: 2) }
+}
+
+/// Writes a line to standard output at once, also into a pipe (where `print` would hold it in a
+/// block buffer): CI logs show each scenario as it finishes, not 80 lines at the end.
+func printLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
 func printError(_ text: String) {

@@ -23,7 +23,7 @@ enum EndToEnd {
     /// - Parameter proxy: run as `vaultsim run` does by default, the driver going through the
     ///   intercepting proxy; false: as `--no-proxy`.
     static func run(_ scenarios: [Scenario], driver: DriverCommand, options: ScenarioRunner.Options = .init(),
-                    proxy: Bool = false) async throws -> RunSummary {
+                    proxy: Bool = false, onResult: @escaping @Sendable (ScenarioResult) -> Void = { _ in }) async throws -> RunSummary {
         let server = VaultSimServer(registry: SandboxRegistry(), fixtures: try FixtureLibrary(root: layout.fixtures))
         let running = try await server.start()
         var options = options
@@ -35,7 +35,7 @@ enum EndToEnd {
             started = intercepting
         }
         let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: driver, options: options)
-        let summary = await runner.run(scenarios)
+        let summary = await runner.run(scenarios, onResult: onResult)
         await started?.stop()
         await running.stop()
         return summary

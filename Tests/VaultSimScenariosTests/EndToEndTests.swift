@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import Synchronization
 import Testing
 import VaultSimCore
 @testable import VaultSimScenarios
@@ -120,12 +121,24 @@ struct EndToEndTests {
         ("babble", "not protocol JSON on stdout: hello, I am not a protocol line"),
         ("hang", "did not answer 'init' within 2.0 seconds"),
     ])
-    func misbehavingDriverFailsItsScenarioAndTheRunGoesOn(mode: String, reason: String) async throws {
-        let scenarios = [try EndToEnd.bundled("errors/unknown-grant.yaml"), try EndToEnd.bundled("managed-secrets/bearer.yaml")]
+    func aDriverThatCannotStartStopsTheRunAndIsReportedOnce(mode: String, reason: String) async throws {
+        // The second scenario has a fault and a `then` check that the first lacks: neither may
+        // add noise, and the second scenario is never started.
+        let scenarios = [try EndToEnd.bundled("managed-secrets/bearer.yaml"), try EndToEnd.bundled("errors/unknown-grant.yaml"),
+                         try EndToEnd.bundled("managed-secrets/bearer.yaml")]
         var options = ScenarioRunner.Options()
         options.startTimeout = .seconds(2)
-        let summary = try await EndToEnd.run(scenarios, driver: EndToEnd.misbehavingDriver(mode), options: options)
-        #expect(summary.results.count == 2)
+        let printed = Mutex<[String]>([])
+        let summary = try await EndToEnd.run(scenarios, driver: EndToEnd.misbehavingDriver(mode), options: options) { result in
+            printed.withLock { $0.append(result.scenarioID) }
+        }
+        #expect(summary.results.count == 1, "\(summary.results.map(\.scenarioID))")
+        #expect(printed.withLock { $0 }.isEmpty, "the failure is reported once, by the caller, not per scenario")
+        let failed = try #require(summary.driverStartFailure)
+        #expect(failed.driverStartFailure?.contains(reason) == true, "\(failed.driverStartFailure ?? "")")
+        #expect(failed.failures.allSatisfy { $0.hasPrefix("init:") || $0.hasPrefix("driver:") }, "\(failed.failures)")
+        let report = ConsoleReport.driverStartFailure(failed, driver: "python3 misbehaving_driver.py")
+        #expect(report.contains("--sdk alter-sdk==0.11.0") && report.contains("exit 3"), "\(report)")
         for result in summary.results {
             #expect(result.verdict == .failed)
             #expect(result.failures.contains { $0.contains(reason) }, "\(result.failures)")
@@ -133,6 +146,25 @@ struct EndToEndTests {
         if mode == "crash" {
             #expect(summary.results[0].failures.contains { $0.contains("exited(3)") && $0.contains("driver: giving up") })
         }
+    }
+
+    /// The newest alter-sdk has no AlterVault: the bundled driver says which API it speaks, once,
+    /// instead of a traceback per scenario. (A stand-in package with the newer generation's
+    /// `App` only, so the test needs no second SDK download.)
+    @Test func theBundledDriverSaysWhichSDKItSpeaksWhenTheSDKHasNoAlterVault() async throws {
+        let stub = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-newer-sdk-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: stub) }
+        try FileManager.default.createDirectory(at: stub.appendingPathComponent("alter_sdk"), withIntermediateDirectories: true)
+        try Data("__version__ = \"0.29.0\"\nclass App:\n    pass\n".utf8).write(to: stub.appendingPathComponent("alter_sdk/__init__.py"))
+        var driver = DriverCommand(executable: "python3", arguments: ["-u", EndToEnd.layout.pythonDriver.appendingPathComponent("driver.py").path])
+        driver.environment["PYTHONPATH"] = stub.path
+        let summary = try await EndToEnd.run([try EndToEnd.bundled("errors/unknown-grant.yaml"), try EndToEnd.bundled("errors/unknown-grant.yaml")],
+                                             driver: driver)
+        let failed = try #require(summary.driverStartFailure)
+        #expect(summary.results.count == 1)
+        #expect(failed.driverStartFailure?.contains("alter-sdk 0.29.0 has no AlterVault") == true, "\(failed.driverStartFailure ?? "")")
+        #expect(failed.driverStartFailure?.contains("the AlterVault API of alter-sdk 0.8 to 0.11") == true)
+        #expect(!failed.driverLog.contains("Traceback"), "\(failed.driverLog)")
     }
 
     @Test func leakedAPIKeyInTheSDKLogFailsTheScenario() async throws {

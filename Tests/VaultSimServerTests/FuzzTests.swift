@@ -71,6 +71,11 @@ struct FuzzTests {
                 }
                 if problems.count >= 20 { break }
             }
+            // Every journal the fuzz wrote reads back (a journaled `=` once crashed every later read).
+            for provider in ["google", "slack", "github", "internal"] {
+                let response = try await client.execute(uri: "/_vaultsim/sandboxes/\(sandbox.id)/providers/\(provider)/journal", method: .get)
+                if response.status != .ok { problems.append("reading the \(provider) journal: HTTP \(response.status.code)") }
+            }
             return (statusCounts, problems)
         }
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
@@ -176,7 +181,16 @@ struct RequestGenerator {
         }
     }
 
+    /// The pieces a query or a form is split on, and their near-misses, sent raw (a lone `=`
+    /// once crashed the whole server).
+    static let separators = ["=", "&", "==", "&&", "=&", "&=", "%", "%2", "%ZZ", "%C3", "%C3%28", "%FF", "+", "a", "x=y", ";", "%00", "[]"]
+
+    mutating func nearMiss() -> String {
+        (0..<Int(rng.next() % 8)).map { _ in pick(Self.separators) }.joined()
+    }
+
     mutating func query() -> String {
+        if chance(30) { return nearMiss() }
         let names = ["maxResults", "pageToken", "limit", "cursor", "per_page", "page", "timeMin", "timeMax", "orderBy", "singleEvents",
                      "labelIds", "user_id", "types", "caller", "access_token", "token", "q"]
         return (0..<Int(rng.next() % 4)).map { _ in
@@ -247,12 +261,12 @@ struct RequestGenerator {
                 request = FuzzRequest(method: chance(80) ? .get : pick(methods), uri: "/sandboxes/\(id)/connect/\(token)", headers: [:], body: nil)
             case 1, 2:
                 let provider = chance(50) ? pick(["google", "slack", "github"]) : field(&self)
-                let form = "provider=\(provider)&ttl=\(field(&self))" + (chance(20) ? "&provider=\(field(&self))" : "")
+                let form = chance(25) ? nearMiss() : "provider=\(provider)&ttl=\(field(&self))" + (chance(20) ? "&provider=\(field(&self))" : "")
                 request = FuzzRequest(method: chance(90) ? .post : pick(methods), uri: "/sandboxes/\(id)/connect/\(token)/\(pick(["start", "finish", "nope"]))",
                                       headers: [.contentType: "application/x-www-form-urlencoded"], body: Data(form.utf8))
             default:
                 let state = pick(["\(sandboxID).\(field(&self))", field(&self), "nope.", ".", "\(sandboxID)."])
-                var query = "state=\(state)"
+                var query = chance(20) ? nearMiss() + "&state=\(state)" : "state=\(state)"
                 if chance(50) { query += "&code=\(field(&self))" }
                 if chance(40) { query += "&error=\(pick(["access_denied", "server_error", "", "%3Cscript%3E"]))&error_description=\(field(&self))" }
                 request = FuzzRequest(method: .get, uri: "/connect/callback?\(query)", headers: [:], body: nil)
@@ -267,8 +281,13 @@ struct RequestGenerator {
                          "/api/oauth.v2.access", "/oauth/v2/authorize", "/user", "/user/repos", "/repos/alice/x",
                          "/login/oauth/access_token", "/login/oauth/authorize", "/applications/x/grant", "/v1/loyalty/points", "/", "/%00"]
             if chance(70), let token = tokens.isEmpty ? nil : pick(tokens) { headers[.authorization] = "Bearer \(token)" }
+            var payload = body()
+            if chance(30) {
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                payload = Data(nearMiss().utf8)
+            }
             request = FuzzRequest(method: pick(methods), uri: "/sandboxes/\(sandboxID)/hosts/\(host)\(pick(paths))?\(query())",
-                                  headers: headers, body: body())
+                                  headers: headers, body: payload)
         }
         return request
     }

@@ -20,7 +20,17 @@ import platform
 import sys
 
 import alter_sdk
-from alter_sdk import AlterVault
+
+# This driver speaks the AlterVault API (alter-sdk 0.8-0.11, the one the integration guide
+# documents). Newer releases replaced it with App/Agent: init then says so, once, instead of
+# the driver dying on import.
+SUPPORTED_API = "the AlterVault API of alter-sdk 0.8 to 0.11"
+try:
+    from alter_sdk import AlterVault
+    IMPORT_ERROR = None
+except ImportError as exc:
+    AlterVault = None
+    IMPORT_ERROR = exc
 
 PROTOCOL = 1
 # Driver ops and the AlterVault method each needs (revoke_grant arrived in alter-sdk 0.9.0;
@@ -31,6 +41,8 @@ OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revo
 
 def capabilities():
     """The ops the imported SDK can serve."""
+    if AlterVault is None:
+        return []
     return [op for op, method in OPS.items() if hasattr(AlterVault, method)]
 LINE_LIMIT = 16 * 1024 * 1024
 
@@ -124,6 +136,10 @@ class Driver:
     async def op_init(self, params):
         if self.vault is not None:
             raise ProtocolError("init already sent")
+        if IMPORT_ERROR is not None:
+            raise ProtocolError(f"alter-sdk {sdk_version()} has no AlterVault ({IMPORT_ERROR}); this driver speaks "
+                                f"{SUPPORTED_API}. Choose such an SDK with --sdk alter-sdk==0.11.0, or a driver "
+                                "for this SDK with --driver CMD")
         base_url, api_key = need(params, "base_url"), need(params, "api_key")
         os.environ["ALTER_BASE_URL"] = base_url
         self.vault = AlterVault(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))

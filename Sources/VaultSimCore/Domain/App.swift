@@ -8,6 +8,13 @@ public struct App: Codable, Sendable, Equatable, FetchableRecord, PersistableRec
     public var name: String
     public var createdAt: Date
 
+    /// What consent and Connect pages call the app. The dev sandbox's app is named `default`
+    /// internally; a person reading "Make sure you trust default" would wonder what that is.
+    public var displayName: String { name == "default" ? Self.devSandboxDisplayName : name }
+
+    /// The name pages show for `vaultsim serve`'s default app.
+    public static let devSandboxDisplayName = "My App (VaultSim dev sandbox)"
+
     public init(id: String = SecretGenerator.uuid(), name: String, createdAt: Date) {
         self.id = id
         self.name = name

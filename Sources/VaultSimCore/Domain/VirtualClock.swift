@@ -72,4 +72,13 @@ extension Date {
     public var rfc3339: String {
         self.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon).timeZone(separator: .omitted))
     }
+
+    /// As a person reads it on a page: `7 December 2026, 14:05 UTC`.
+    public var readable: String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 0)
+        formatter.dateFormat = "d MMMM yyyy, HH:mm 'UTC'"
+        return formatter.string(from: self)
+    }
 }

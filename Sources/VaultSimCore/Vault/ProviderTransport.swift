@@ -16,10 +16,8 @@ public struct OutboundRequest: Sendable {
 
     /// A form POST (`application/x-www-form-urlencoded`), fields in the given order.
     public static func form(_ url: String, _ fields: [(String, String)], headers: [(String, String)] = []) -> OutboundRequest {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        let text = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
-        return OutboundRequest(method: "POST", url: url,
-                               headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers, body: Data(text.utf8))
+        OutboundRequest(method: "POST", url: url, headers: [("Content-Type", "application/x-www-form-urlencoded")] + headers,
+                        body: Data(QueryString.encode(fields).utf8))
     }
 }
 

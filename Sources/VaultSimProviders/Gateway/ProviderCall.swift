@@ -33,7 +33,7 @@ public struct ProviderCall: Sendable {
 
     /// Path segments, percent-decoded.
     public var segments: [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+        path.split(separator: "/", omittingEmptySubsequences: true).map(QueryString.percentDecoded)
     }
 
     /// Decoded query parameters (last value wins).
@@ -42,7 +42,7 @@ public struct ProviderCall: Sendable {
     public var json: JSONValue? { JSONValue.parse(body) }
 
     /// The body decoded as `application/x-www-form-urlencoded` (last value wins).
-    public var form: [String: String] { QueryString.decode(String(decoding: body, as: UTF8.self)) }
+    public var form: [String: String] { QueryString.decode(body) }
 
     /// Form fields, or JSON members as strings when the body is a JSON object (Slack and GitHub
     /// accept both for their OAuth endpoints).
@@ -62,8 +62,7 @@ public struct ProviderCall: Sendable {
         else { return nil }
         let text = String(decoding: data, as: UTF8.self)
         guard let colon = text.firstIndex(of: ":") else { return nil }
-        let decode = { (s: Substring) in String(s).removingPercentEncoding ?? String(s) }
-        return (decode(text[..<colon]), decode(text[text.index(after: colon)...]))
+        return (QueryString.percentDecoded(text[..<colon]), QueryString.percentDecoded(text[text.index(after: colon)...]))
     }
 
     /// The bearer token of the Authorization header, if it has that form.
@@ -98,9 +97,7 @@ public struct ProviderResponse: Sendable {
     public static func form(_ status: Int, _ fields: [(String, String)], headers: [String: String] = [:]) -> ProviderResponse {
         var all = ["content-type": "application/x-www-form-urlencoded; charset=utf-8"]
         all.merge(headers) { _, new in new }
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        let text = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.1)" }.joined(separator: "&")
-        return ProviderResponse(status: status, headers: all, body: Data(text.utf8))
+        return ProviderResponse(status: status, headers: all, body: Data(QueryString.encode(fields).utf8))
     }
 
     /// A plain-text answer.

@@ -16,6 +16,8 @@ public struct ProviderRoutes: Sendable {
     public static let proxiedHostHeader = "x-vaultsim-proxied-host"
     /// Bodies kept in the journal are cut at this size.
     static let journalBodyLimit = 1 << 20
+    /// Request bodies (other than forms) are refused above this size.
+    static let bodyLimit = 16 << 20
 
     let registry: SandboxRegistry
     let directory: ProviderDirectory
@@ -75,12 +77,30 @@ public struct ProviderRoutes: Sendable {
         }
         // Without the header, a page navigation is a browser's (httpx and the SDK send `*/*`).
         let caller = named ?? (headers["sec-fetch-mode"] == "navigate" || headers["accept"]?.hasPrefix("text/html") == true ? .browser : .sdk)
-        let buffer = try await request.body.collect(upTo: 16 << 20)
+        // Bounded work: a form body or a query over the codec's limits is refused before anything
+        // is built from it (a 14 MB form once cost 28 s and 740 MB that were never given back).
+        let rawQuery = request.uri.query ?? ""
+        if let refusal = QueryString.check(rawQuery) {
+            return Self.plain(414, "VaultSim: the query string has \(refusal); the gateway takes at most "
+                              + "\(QueryString.Limits.standard.maxPairs) pairs and \(QueryString.Limits.standard.maxBytes) bytes")
+        }
+        let isForm = headers["content-type"]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+        let bodyLimit = isForm ? QueryString.Limits.standard.maxBytes : Self.bodyLimit
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: bodyLimit)
+        } catch {
+            return Self.plain(413, "VaultSim: the request body is over \(bodyLimit) bytes, the most the gateway takes"
+                              + (isForm ? " in a form (application/x-www-form-urlencoded)" : ""))
+        }
+        if isForm, let refusal = QueryString.check(buffer.readableBytesView) {
+            return Self.plain(413, "VaultSim: the form body has \(refusal); the gateway takes at most \(QueryString.Limits.standard.maxPairs) pairs")
+        }
         let body = Data(buffer: buffer)
         if let proxiedHost { headers["host"] = proxiedHost }
         let call = ProviderCall(method: request.method.rawValue, host: host, caller: caller, path: path,
                                 fullPath: proxiedHost == nil ? fullPath : path,
-                                rawQuery: request.uri.query ?? "", headers: headers, body: body)
+                                rawQuery: rawQuery, headers: headers, body: body)
 
         func journal(_ answer: ProviderResponse, answeredBy: String) throws {
             try sandbox.store.append(providerRequest: ProviderRequestRecord(

@@ -219,9 +219,9 @@ struct GitHubAPI {
         if page < lastPage { links += [(page + 1, "next"), (lastPage, "last")] }
         if page > 1 { links.append((1, "first")) }
         guard !links.isEmpty else { return nil }
-        let kept = call.rawQuery.split(separator: "&").filter { !$0.isEmpty && $0 != "page" && !$0.hasPrefix("page=") }
+        let kept = QueryString.pairs(call.rawQuery).filter { $0.name != "page" }.map { ($0.name, $0.value) }
         return links.map { target, rel in
-            let query = (kept.map { String($0) } + ["page=\(target)"]).joined(separator: "&")
+            let query = QueryString.encode(kept + [("page", String(target))])
             return "<https://\(call.host)\(call.path)?\(query)>; rel=\"\(rel)\""
         }.joined(separator: ", ")
     }

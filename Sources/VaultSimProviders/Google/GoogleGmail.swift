@@ -15,10 +15,7 @@ struct GoogleGmail {
         }
         guard let offset = GooglePaging.offset(pageToken: q["pageToken"]) else { return GooglePaging.invalidPageToken }
         var messages = data["gmail"]?["messages"]?.arrayValue ?? []
-        let wanted = call.rawQuery.split(separator: "&").compactMap { pair -> String? in
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            return parts.count == 2 && parts[0] == "labelIds" ? String(parts[1]).removingPercentEncoding : nil
-        }
+        let wanted = QueryString.values(of: "labelIds", in: call.rawQuery)
         if !wanted.isEmpty {
             messages = messages.filter { message in
                 let labels = Set((message["labelIds"]?.arrayValue ?? []).compactMap(\.stringValue))

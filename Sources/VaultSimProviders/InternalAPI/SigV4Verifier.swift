@@ -76,19 +76,10 @@ public enum SigV4Verifier {
     /// Pairs decoded, re-encoded and sorted.
     static func canonicalQuery(_ query: String) -> String {
         guard !query.isEmpty else { return "" }
-        var pairs: [(name: String, value: String)] = []
-        for part in query.split(separator: "&") {
-            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let name = kv[0].removingPercentEncoding ?? kv[0]
-            let value = kv.count > 1 ? (kv[1].removingPercentEncoding ?? kv[1]) : ""
-            pairs.append((uriEncode(name), uriEncode(value)))
-        }
+        var pairs = QueryString.pairs(Array(query.utf8), plusAsSpace: false).map { (name: uriEncode($0.name), value: uriEncode($0.value)) }
         pairs.sort { $0.name == $1.name ? $0.value < $1.value : $0.name < $1.name }
         return pairs.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     }
 
-    static func uriEncode(_ text: String) -> String {
-        let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
-        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
-    }
+    static func uriEncode(_ text: String) -> String { QueryString.escape(text) }
 }

@@ -47,7 +47,7 @@ struct ConsentPage {
     func handle(_ call: ProviderCall, action: String,
                 check: ([String: String], _ carried: [(String, String)]) -> Result<Request, ProviderError>) -> ProviderResponse {
         let post = call.method == "POST"
-        let pairs = post ? QueryString.pairs(String(decoding: call.body, as: UTF8.self)) : QueryString.pairs(call.rawQuery)
+        let pairs = post ? QueryString.pairs(call.body) : QueryString.pairs(call.rawQuery)
         let carried = pairs.filter { !Self.answerFields.contains($0.name) }.map { ($0.name, $0.value) }
         let parameters = Dictionary(carried, uniquingKeysWith: { _, last in last })
         switch check(parameters, carried) {
@@ -64,7 +64,7 @@ struct ConsentPage {
     /// The page for a checked request (GET).
     func render(_ request: Request, action: String, error: String? = nil) -> ProviderResponse {
         let accounts = offeredAccounts()
-        let app = sandbox.app.name
+        let app = sandbox.app.displayName
         var context: [String: Any] = [
             "brand": style.brand, "heading": style.heading(app), "app": app, "action": action,
             "accountHeading": style.accountHeading, "allow": style.allowLabel(app), "cancel": style.cancelLabel,
@@ -86,7 +86,7 @@ struct ConsentPage {
         if decision == "cancel" {
             return redirect(request, [("error", "access_denied")] + style.deniedExtras)
         }
-        guard decision == "allow" else { return render(request, action: action, error: "Choose \(style.allowLabel(sandbox.app.name)) or \(style.cancelLabel).") }
+        guard decision == "allow" else { return render(request, action: action, error: "Choose \(style.allowLabel(sandbox.app.displayName)) or \(style.cancelLabel).") }
         let ticked = form.filter { $0.name == "grant_scope" }.map(\.value)
         let granted = request.scopes.filter(ticked.contains)
         guard !granted.isEmpty else { return render(request, action: action, error: "Select at least one permission to continue.") }

@@ -67,13 +67,11 @@ public struct ContractCatalogue: Sendable {
         return items.map { ($0, byItem[$0.id] ?? []) }
     }
 
-    /// The report a run prints: the figure, then (when `listing`) every item without a passing scenario.
-    public static func report(_ coverage: [(item: Item, passing: [String])], listing: Bool = true) -> String {
+    /// The report a whole-suite run prints: the figure, then every item without a passing scenario.
+    public static func report(_ coverage: [(item: Item, passing: [String])]) -> String {
         let uncovered = coverage.filter(\.passing.isEmpty)
         var text = "Contract coverage: \(coverage.count - uncovered.count) of \(coverage.count) items have a passing scenario"
-        if !uncovered.isEmpty, !listing {
-            text += " (run the whole suite, or add --require-coverage, to list the \(uncovered.count) others)"
-        } else if !uncovered.isEmpty {
+        if !uncovered.isEmpty {
             text += "; not covered:"
             for (item, _) in uncovered { text += "\n  \(item.id)  \(item.title)  (\(item.source))" }
         }

@@ -14,9 +14,10 @@ public enum ScenarioLoader {
         for (file, root) in expand(paths, errors: &errors) {
             do {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
-                scenarios.append(try parse(text, file: file, defaultID: defaultID(file: file, root: root)))
-            } catch let error as ScenarioLoadError {
-                errors.append(error)
+                switch parseReportingAll(text, file: file, defaultID: defaultID(file: file, root: root)) {
+                case .success(let scenario): scenarios.append(scenario)
+                case .failure(let problems): errors += problems.all
+                }
             } catch {
                 errors.append(ScenarioLoadError(SourceLocation(file: file, line: 1, column: 1), "cannot read the file: \(error)"))
             }
@@ -31,39 +32,99 @@ public enum ScenarioLoader {
         return (scenarios, errors)
     }
 
-    /// Parses one scenario document.
+    /// Every problem of one file, in the order of the file (at most `LoadProblems.limit`).
+    public struct Problems: Error, Sendable {
+        public var all: [ScenarioLoadError]
+    }
+
+    /// Parses one scenario document; throws its first problem.
     public static func parse(_ text: String, file: String, defaultID: String) throws(ScenarioLoadError) -> Scenario {
-        let root = try YAMLNode.parse(text, file: file)
-        var top = try MappingReader(root, context: "the scenario")
-        let versionNode = try top.required("vaultsim")
-        guard case .scalar(let version) = versionNode.value, version.intValue == formatVersion else {
-            throw ScenarioLoadError(versionNode.location, "unsupported format version \(versionNode.json.jsonText); this VaultSim reads 'vaultsim: \(formatVersion)'")
+        switch parseReportingAll(text, file: file, defaultID: defaultID) {
+        case .success(let scenario): return scenario
+        case .failure(let problems):
+            throw problems.all.first ?? ScenarioLoadError(SourceLocation(file: file, line: 1, column: 1), "cannot load the scenario")
         }
-        let id = try top.string("id") ?? defaultID
-        let title = try top.string("title") ?? id
-        let tags = try top.stringList("tags") ?? []
-        let covers = try top.stringList("covers") ?? []
-        let given = try top.node("given").map(parseGiven) ?? Given()
+    }
+
+    /// Parses one scenario document, reporting every problem it finds rather than the first:
+    /// each step, `given` and `then` are parsed on their own, and unknown keys anywhere are
+    /// recorded without stopping. (`given` failing leaves the steps unparsed: their bindings
+    /// would only add false problems.)
+    public static func parseReportingAll(_ text: String, file: String, defaultID: String) -> Result<Scenario, Problems> {
+        let sink = LoadProblems()
+        let scenario = LoadProblems.$current.withValue(sink) { parseCollecting(text, file: file, defaultID: defaultID, sink: sink) }
+        let problems = sink.problems
+        if let scenario, problems.isEmpty { return .success(scenario) }
+        return .failure(Problems(all: problems.isEmpty
+            ? [ScenarioLoadError(SourceLocation(file: file, line: 1, column: 1), "cannot load the scenario")] : problems))
+    }
+
+    /// Runs one part of the parse; a problem is recorded and the part gives nil.
+    private static func part<T>(_ sink: LoadProblems, _ body: () throws(ScenarioLoadError) -> T) -> T? {
+        do {
+            return try body()
+        } catch {
+            sink.record(error)
+            return nil
+        }
+    }
+
+    private static func parseCollecting(_ text: String, file: String, defaultID: String, sink: LoadProblems) -> Scenario? {
+        let root: YAMLNode
+        var top: MappingReader
+        do throws(ScenarioLoadError) {
+            root = try YAMLNode.parse(text, file: file)
+            top = try MappingReader(root, context: "the scenario")
+            let versionNode = try top.required("vaultsim")
+            guard case .scalar(let version) = versionNode.value, version.intValue == formatVersion else {
+                throw ScenarioLoadError(versionNode.location, "unsupported format version \(versionNode.json.jsonText); this VaultSim reads 'vaultsim: \(formatVersion)'")
+            }
+        } catch {
+            sink.record(error)
+            return nil
+        }
+        let id = part(sink) { () throws(ScenarioLoadError) in try top.string("id") ?? defaultID } ?? defaultID
+        let title = part(sink) { () throws(ScenarioLoadError) in try top.string("title") ?? id } ?? id
+        let tags = part(sink) { () throws(ScenarioLoadError) in try top.stringList("tags") ?? [] } ?? []
+        let covers = part(sink) { () throws(ScenarioLoadError) in try top.stringList("covers") ?? [] } ?? []
+        let givenNode = top.node("given")
+        guard let given = part(sink, { () throws(ScenarioLoadError) in try givenNode.map(parseGiven) ?? Given() }) else {
+            top.rejectUnknownKeysRecording(allowed: topLevelKeys)
+            return nil
+        }
         var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version"]
         // The newest grant a Connect flow made at each provider (set once one has).
         for provider in ProviderCatalog.all where provider.kind == .oauth { bindings.insert("connected.\(provider.id)") }
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }
         for secret in given.secrets { bindings.insert("secrets.\(secret.name)") }
 
-        let stepsNode = try top.required("steps")
-        guard case .sequence(let stepNodes) = stepsNode.value, !stepNodes.isEmpty else {
-            throw ScenarioLoadError(stepsNode.location, "'steps' must be a non-empty list")
-        }
         var steps: [Step] = []
-        for (index, node) in stepNodes.enumerated() {
-            steps.append(try StepParser(bindings: bindings, grantNames: Set(given.grants.map(\.name) + given.secrets.map(\.name)),
-                                        grantsByName: Dictionary(given.grants.map { ($0.name, $0.seed.provider) }, uniquingKeysWith: { a, _ in a }))
-                .parse(node, index: index))
+        var stepsParsed = true
+        let stepsNode = part(sink) { () throws(ScenarioLoadError) -> [YAMLNode] in
+            let stepsNode = try top.required("steps")
+            guard case .sequence(let stepNodes) = stepsNode.value, !stepNodes.isEmpty else {
+                throw ScenarioLoadError(stepsNode.location, "'steps' must be a non-empty list")
+            }
+            return stepNodes
         }
-        let checks = try top.node("then").map { node throws(ScenarioLoadError) in try parseThen(node, bindings: bindings) } ?? []
-        try top.rejectUnknownKeys(allowed: ["vaultsim", "id", "title", "tags", "covers", "given", "steps", "then"])
+        let parser = StepParser(bindings: bindings, grantNames: Set(given.grants.map(\.name) + given.secrets.map(\.name)),
+                                grantsByName: Dictionary(given.grants.map { ($0.name, $0.seed.provider) }, uniquingKeysWith: { a, _ in a }))
+        for (index, node) in (stepsNode ?? []).enumerated() {
+            if let step = part(sink, { () throws(ScenarioLoadError) in try parser.parse(node, index: index) }) {
+                steps.append(step)
+            } else {
+                stepsParsed = false
+            }
+        }
+        let checks = part(sink) { () throws(ScenarioLoadError) in
+            try top.node("then").map { node throws(ScenarioLoadError) in try parseThen(node, bindings: bindings) } ?? []
+        }
+        top.rejectUnknownKeysRecording(allowed: topLevelKeys)
+        guard stepsNode != nil, stepsParsed, let checks else { return nil }
         return Scenario(id: id, title: title, tags: tags, covers: covers, location: root.location, given: given, steps: steps, then: checks)
     }
+
+    static let topLevelKeys = ["vaultsim", "id", "title", "tags", "covers", "given", "steps", "then"]
 
     // MARK: given
 

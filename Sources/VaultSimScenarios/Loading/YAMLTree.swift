@@ -16,7 +16,8 @@ public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 
-    public var description: String { "\(file):\(line):\(column)" }
+    /// `file:line:column`; just the file when the problem is the file itself (line 0).
+    public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
 }
 
 /// A problem in a scenario file, with the place it was found.
@@ -180,7 +181,13 @@ struct MappingReader {
     }
 
     mutating func required(_ key: String) throws(ScenarioLoadError) -> YAMLNode {
-        guard let value = node(key) else { throw ScenarioLoadError(node.location, "\(context) needs '\(key)'") }
+        guard let value = node(key) else {
+            // A key of the mapping that is one typo away is the likely culprit: point at it.
+            if let typo = pairs.first(where: { !used.contains($0.key) && LoadProblems.closest(to: $0.key, among: [key]) != nil }) {
+                throw ScenarioLoadError(typo.keyLocation, "\(context) needs '\(key)'; found '\(typo.key)' here (did you mean '\(key)'?)")
+            }
+            throw ScenarioLoadError(node.location, "\(context) needs '\(key)'")
+        }
         return value
     }
 
@@ -241,11 +248,25 @@ struct MappingReader {
         return map
     }
 
-    /// Fails on any key that was not read: a typo in a scenario must not pass silently.
+    /// Fails on any key that was not read: a typo in a scenario must not pass silently. While a
+    /// file is being loaded (`LoadProblems.collecting`), every unknown key is recorded and the
+    /// parse goes on, so one run reports them all.
     func rejectUnknownKeys(allowed: [String]? = nil) throws(ScenarioLoadError) {
-        for pair in pairs where !used.contains(pair.key) {
-            let known = (allowed ?? Array(used)).sorted().joined(separator: ", ")
-            throw ScenarioLoadError(pair.keyLocation, "unknown key '\(pair.key)' in \(context) (known: \(known))")
+        let knownKeys = (allowed ?? Array(used)).sorted()
+        for pair in pairs where !used.contains(pair.key) && !(allowed?.contains(pair.key) ?? false) {
+            let guess = LoadProblems.closest(to: pair.key, among: knownKeys).map { "did you mean '\($0)'? " } ?? ""
+            let error = ScenarioLoadError(pair.keyLocation, "unknown key '\(pair.key)' in \(context) (\(guess)known: \(knownKeys.joined(separator: ", ")))")
+            guard let sink = LoadProblems.current else { throw error }
+            sink.record(error)
+        }
+    }
+
+    /// `rejectUnknownKeys` where a problem sink is always present (the loader's top level).
+    func rejectUnknownKeysRecording(allowed: [String]) {
+        do {
+            try rejectUnknownKeys(allowed: allowed)
+        } catch {
+            LoadProblems.current?.record(error)
         }
     }
 

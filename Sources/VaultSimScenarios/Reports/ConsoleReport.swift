@@ -15,9 +15,29 @@ public enum ConsoleReport {
         let seconds = Double(summary.duration.components.seconds) + Double(summary.duration.components.attoseconds) / 1e18
         var text = ""
         if let sdk { text += "SDK: \(sdk)\n" }
-        text += "\(summary.results.count) scenarios in \(String(format: "%.1f", seconds)) s\n"
+        text += "\(plural(summary.results.count, "scenario")) in \(String(format: "%.1f", seconds)) s\n"
         text += "\(summary.passedCount) passed, \(summary.failedCount) failed"
         if summary.skippedCount > 0 { text += ", \(summary.skippedCount) skipped" }
+        return text
+    }
+
+    /// `1 scenario`, `2 scenarios`.
+    public static func plural(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
+    }
+
+    /// The one report of a driver that could not start a client: what it said and the end of its
+    /// log (a traceback, say), once, instead of the same failure for every scenario.
+    public static func driverStartFailure(_ result: ScenarioResult, driver: String) -> String {
+        var text = "vaultsim: the driver could not start (first seen in \(result.scenarioID)): \(result.driverStartFailure ?? "")\n"
+        text += "  driver: \(driver)\n"
+        let log = result.driverLog.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n")
+        if !log.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            text += "  its log (last lines):\n    " + log.replacingOccurrences(of: "\n", with: "\n    ") + "\n"
+        }
+        text += "  The bundled Python driver speaks the AlterVault API of alter-sdk 0.8 to 0.11; choose one of those with "
+            + "--sdk alter-sdk==0.11.0, or another driver with --driver CMD (docs/driver-protocol.md).\n"
+        text += "  Nothing else was run; this is an infrastructure failure (exit 3), not a scenario's."
         return text
     }
 

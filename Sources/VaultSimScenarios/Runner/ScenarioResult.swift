@@ -18,6 +18,8 @@ public struct ScenarioResult: Sendable {
     public var sdk: JSONValue?
     /// The driver's stderr: the SDK's log.
     public var driverLog: String
+    /// Why the driver could not start a client, when it could not (see `RunSummary.driverStartFailure`).
+    public var driverStartFailure: String?
 
     public var passed: Bool { verdict == .passed }
 }
@@ -26,6 +28,10 @@ public struct ScenarioResult: Sendable {
 public struct RunSummary: Sendable {
     public var results: [ScenarioResult]
     public var duration: Duration
+    /// The first scenario whose driver could not start a client: the runner stops there (the
+    /// same driver fails the same way for every scenario) and reports it once, as an
+    /// infrastructure failure (exit 3), not as one failure per scenario.
+    public var driverStartFailure: ScenarioResult? { results.first { $0.driverStartFailure != nil } }
 
     public var passedCount: Int { results.filter { $0.verdict == .passed }.count }
     public var failedCount: Int { results.filter { $0.verdict == .failed }.count }

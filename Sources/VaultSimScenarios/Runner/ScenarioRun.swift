@@ -11,6 +11,9 @@ struct ScenarioRun {
     var skipReason: String?
     var sdkInfo: JSONValue?
     var driverLog = ""
+    /// Set when the driver could not start a client at all (it died, hung or refused `init`):
+    /// an infrastructure failure, the same for every scenario, that stops the run.
+    var driverStartFailure: String?
     private var bindings: [String: String] = [:]
     /// Connect sessions the simulated user has opened.
     private let opened = OpenedSessions()
@@ -46,7 +49,8 @@ struct ScenarioRun {
         }
         let driver = await DriverProcess.launch(command)
 
-        if await start(driver, sandbox: sandbox) {
+        let started = await start(driver, sandbox: sandbox)
+        if started {
             for step in scenario.steps {
                 guard await perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap) else { break }
             }
@@ -69,15 +73,17 @@ struct ScenarioRun {
         if await driver.stderrOverflowed {
             failures.append("driver: it wrote more than \(DriverProcess.stderrByteLimit >> 20) MiB on stderr; the rest was dropped, so the leak check could not see it")
         }
-        if skipReason == nil {
+        // A scenario whose client never started has nothing to judge but its leaks: its faults
+        // and `then` checks would only repeat that it never ran.
+        if skipReason == nil, started {
             for (fault, fired) in sandbox.faults.unfired + sandbox.vaultFaults.unfired {
                 let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
                 failures.append("fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
             }
             checkProxyWasUsed(sandbox)
             checkThen(sandbox: sandbox, hostMap: hostMap)
-            await checkLeaks(sandbox: sandbox, driver: driver)
         }
+        if skipReason == nil { await checkLeaks(sandbox: sandbox, driver: driver) }
     }
 
     private var callTimeout: Duration {
@@ -157,9 +163,11 @@ struct ScenarioRun {
                 failures.append("init: creating the SDK client raised \(error.summary)")
             case .protocolError(let text):
                 failures.append("init: the driver refused it: \(text)")
+                driverStartFailure = "the driver refused init: \(text)"
             }
         } catch {
             failures.append("init: \(error)")
+            driverStartFailure = "\(error)"
         }
         return false
     }

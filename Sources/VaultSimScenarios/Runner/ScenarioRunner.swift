@@ -47,10 +47,13 @@ public struct ScenarioRunner: Sendable {
                 group.addTask { (index, await self.run(scenarios[index])) }
             }
             for _ in 0..<min(max(1, options.jobs), max(1, scenarios.count)) { addNext() }
+            var stopped = false
             while let (index, result) = await group.next() {
                 results[index] = result
-                onResult(result)
-                addNext()
+                // A driver that cannot start fails every scenario alike: report it once, start no more.
+                if result.driverStartFailure != nil { stopped = true }
+                if !stopped || result.driverStartFailure == nil { onResult(result) }
+                if !stopped { addNext() }
             }
         }
         return RunSummary(results: results.compactMap { $0 }, duration: ContinuousClock.now - start)
@@ -65,6 +68,6 @@ public struct ScenarioRunner: Sendable {
             scenarioID: scenario.id, title: scenario.title, location: scenario.location,
             verdict: run.skipReason != nil ? .skipped : (run.failures.isEmpty ? .passed : .failed),
             failures: run.skipReason.map { [$0] } ?? run.failures, duration: ContinuousClock.now - start,
-            sdk: run.sdkInfo, driverLog: run.driverLog)
+            sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure)
     }
 }

@@ -46,6 +46,7 @@ public struct VaultSimServer: Sendable {
     /// unknown routes and wrong methods included, answers in the vault's envelope.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: FramingPolicyMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware(routes: RouteTable { addRoutes(to: $0) }, logger: logger))
         addRoutes(to: router)
         return router
@@ -121,6 +122,11 @@ public struct VaultSimServer: Sendable {
 public struct ServerStartError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    /// A listening failure said plainly (an address in use names the usual culprit).
+    public static func explain(_ error: any Error, host: String, port: Int) -> String {
+        "\(VaultSimServer.startFailure(error, host: host, port: port))"
+    }
 }
 
 /// A started server; `stop()` shuts it down gracefully, `wait()` waits until it stops.

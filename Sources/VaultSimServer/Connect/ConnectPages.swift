@@ -62,7 +62,7 @@ struct ConnectPages: Sendable {
         try connect.markOpened(session)
         let policy = session.grantPolicy
         var context: [String: Any] = [
-            "app": sandbox.app.name,
+            "app": sandbox.app.displayName,
             "action": Self.sessionPath(sandboxID: sandbox.id, token: token),
             "providers": try connect.offeredProviders(session).map { ["id": $0.id, "name": $0.displayName] },
             "durations": (policy?.choices ?? []).map { seconds -> [String: Any] in
@@ -72,7 +72,7 @@ struct ConnectPages: Sendable {
                 ["provider": ProviderCatalog.descriptor(id: result.providerID)?.displayName ?? result.providerID,
                  "account": result.accountIdentifier ?? ""]
             },
-            "expiresAt": session.expiresAt.rfc3339,
+            "expiresAt": session.expiresAt.readable,
             "hasConnected": !session.results.isEmpty, "hasDurations": !(policy?.choices ?? []).isEmpty,
         ]
         if let notice { context["notice"] = notice }
@@ -122,7 +122,7 @@ struct ConnectPages: Sendable {
             return Self.redirect(returnURL + (returnURL.contains("?") ? "&" : "?") + QueryString.encode(query))
         }
         let (title, message): (String, String) = switch status {
-        case .completed: ("You're all set", "Your accounts are connected. You can close this window and return to \(sandbox.app.name).")
+        case .completed: ("You're all set", "Your accounts are connected. You can close this window and return to \(sandbox.app.displayName).")
         case .error: (session.errorCode == "connect_denied" ? "Access was not granted" : "Connection failed", session.errorMessage ?? "The OAuth flow failed.")
         case .expired: ("This Connect session has expired", "Ask the app for a new link and try again.")
         case .pending: ("Still connecting", "Finish connecting in the window you started from.")
@@ -175,7 +175,10 @@ struct ConnectPages: Sendable {
 
     static func form(_ request: Request) async throws -> [String: String] {
         let buffer = try await request.body.collect(upTo: 64 << 10)
-        return QueryString.decode(String(buffer: buffer))
+        if let refusal = QueryString.check(buffer.readableBytesView) {
+            throw HTTPError(.contentTooLarge, message: "The form has \(refusal).")
+        }
+        return QueryString.decode(buffer.readableBytesView)
     }
 
     static func durationLabel(_ seconds: Int) -> String {

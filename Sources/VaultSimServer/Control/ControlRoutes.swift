@@ -107,7 +107,7 @@ struct ControlRoutes: Sendable {
         routes.post("\(p)/sandboxes/:id/providers/:provider/accounts/:login/revoke-app") { _, context in
             try await run(context) { sandbox, context in
                 let provider = try Self.provider(context)
-                let login = context.parameters.get("login")?.removingPercentEncoding ?? ""
+                let login = context.parameters.get("login").map(QueryString.percentDecoded) ?? ""
                 let count = try server.revokeAtProvider(provider: provider, login: login, in: sandbox)
                 return (200, ["provider": .string(provider), "login": .string(login), "tokens_revoked": .number(Double(count))])
             }

@@ -23,16 +23,22 @@ public final class InterceptingProxy: Sendable {
     let registry: SandboxRegistry
     let authority: LocalCertificateAuthority
     let address: ServerAddress
+    /// A connection with no request in flight is closed after this long without a read (the
+    /// server's own idle timeout).
+    let idleTimeout: TimeAmount
     /// The listening channel and the client to the gateway, while the proxy runs.
     private let running = Mutex<(listener: any Channel, client: HTTPClient)?>(nil)
 
     /// Requests and responses larger than this are refused (as the gateway does).
     static let bodyLimit = 16 << 20
 
-    public init(server: VaultSimServer, authority: LocalCertificateAuthority) {
+    /// - Parameter idleTimeout: how long a connection with no request in flight may sit without
+    ///   a read; the server's own idle timeout when nil.
+    public init(server: VaultSimServer, authority: LocalCertificateAuthority, idleTimeout: TimeAmount? = nil) {
         self.registry = server.registry
         self.authority = authority
         self.address = server.address
+        self.idleTimeout = idleTimeout ?? server.idleTimeout
     }
 
     /// Starts listening on loopback; returns the port.
@@ -40,9 +46,15 @@ public final class InterceptingProxy: Sendable {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
+            // A client that sends its request and half-closes still gets its answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { [idleTimeout] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    // First, so it sees the raw bytes of the plain connection and of a tunnel alike.
+                    try sync.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    // The bytes a client sends after its CONNECT without waiting for the 200 (its TLS
+                    // hello) are kept by the decoder and handed on when it is removed.
                     try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)), name: ProxyFrontHandler.decoderName)
                     // No framing headers of its own: a CONNECT's 200 has no body, and the bytes after
                     // it are the client's TLS (a chunked terminator there breaks curl). Every other
@@ -50,6 +62,9 @@ public final class InterceptingProxy: Sendable {
                     var encoding = HTTPResponseEncoder.Configuration()
                     encoding.automaticallySetFramingHeaders = false
                     try sync.addHandler(HTTPResponseEncoder(configuration: encoding), name: ProxyFrontHandler.encoderName)
+                    try sync.addHandler(ProxyConnectionGuard(), name: ProxyFrontHandler.guardName)
+                    // Pipelined plain-HTTP requests are answered in the order they came.
+                    try sync.addHandler(HTTPServerPipelineHandler(), name: ProxyFrontHandler.pipelineName)
                     try sync.addHandler(ProxyFrontHandler(proxy: self))
                 }
             }
@@ -95,7 +110,7 @@ public final class InterceptingProxy: Sendable {
             return .failure(.status(.proxyAuthenticationRequired, "VaultSim proxy: Proxy-Authorization must be Basic. \(hint)",
                                     headers: [("Proxy-Authenticate", "Basic realm=\"VaultSim sandbox\"")]))
         }
-        let id = String(decoded.prefix { $0 != ":" }).removingPercentEncoding ?? ""
+        let id = QueryString.percentDecoded(decoded.prefix { $0 != ":" })
         guard let sandbox = registry.sandbox(id: id) else {
             return .failure(.status(.proxyAuthenticationRequired, "VaultSim proxy: no sandbox '\(id)' (it may have been deleted). \(hint)",
                                     headers: [("Proxy-Authenticate", "Basic realm=\"VaultSim sandbox\"")]))
@@ -144,6 +159,8 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     static let decoderName = "vaultsim-proxy-decoder"
     static let encoderName = "vaultsim-proxy-encoder"
+    static let guardName = "vaultsim-proxy-guard"
+    static let pipelineName = "vaultsim-proxy-pipeline"
 
     private enum State {
         case idle
@@ -224,21 +241,27 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let proxy = self.proxy
-            // The client sends its TLS hello only after reading this answer, and the pipeline
-            // changes before control returns to the event loop: no byte meets the wrong handler.
+            // The pipeline becomes [idle, TLS, HTTP codec, guard, pipelining, forwarding]. The TLS
+            // handler goes right behind the front decoder, and the decoder is removed last: the
+            // bytes it kept (a TLS hello the client sent with its CONNECT, not waiting for the 200)
+            // are handed to TLS, in order, before any later byte.
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { result in
                 let (handler, context) = bound.value
                 guard case .success = result else { return context.close(promise: nil) }
                 do {
                     let pipeline = context.pipeline.syncOperations
-                    _ = pipeline.removeHandler(name: Self.decoderName)
+                    let frontDecoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+                    try pipeline.addHandler(NIOSSLServerHandler(context: tls), position: .after(frontDecoder))
                     _ = pipeline.removeHandler(name: Self.encoderName)
-                    try pipeline.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                    _ = pipeline.removeHandler(name: Self.guardName)
+                    _ = pipeline.removeHandler(name: Self.pipelineName)
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder()), position: .last)
                     try pipeline.addHandler(HTTPResponseEncoder(), position: .last)
+                    try pipeline.addHandler(ProxyConnectionGuard(), position: .last)
                     try pipeline.addHandler(HTTPServerPipelineHandler(), position: .last)
                     try pipeline.addHandler(ProxyForwardHandler(proxy: proxy, host: host, sandboxID: sandbox.id), position: .last)
                     _ = pipeline.removeHandler(handler)
+                    _ = pipeline.removeHandler(frontDecoder)
                 } catch {
                     context.close(promise: nil)
                 }

@@ -36,7 +36,14 @@ public final class LocalCertificateAuthority: Sendable {
         let keyFile = folder.appendingPathComponent("ca-key.pem")
         let fm = FileManager.default
         if !fm.fileExists(atPath: certFile.path) {
-            try Self.create(in: folder)
+            do {
+                try Self.create(in: folder)
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure(description: "cannot make VaultSim's certificate authority in \(folder.path): \(error.localizedDescription). "
+                              + "Set VAULTSIM_CA_DIR to a folder you can write (or start serve with --no-proxy)")
+            }
         }
         do {
             certificate = try Certificate(pemEncoded: String(contentsOf: certFile, encoding: .utf8))
@@ -51,6 +58,16 @@ public final class LocalCertificateAuthority: Sendable {
     /// processes starting at once never see half a CA.
     private static func create(in folder: URL) throws {
         let fm = FileManager.default
+        // A folder made ready for it (`mktemp -d`, say) is used when empty; one holding other
+        // files is not VaultSim's to fill.
+        var isFolder: ObjCBool = false
+        if fm.fileExists(atPath: folder.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue, (try? fm.contentsOfDirectory(atPath: folder.path))?.isEmpty == true else {
+                throw Failure(description: "\(folder.path) is not an empty folder and holds no ca-cert.pem: VaultSim keeps its certificate "
+                              + "authority there. Point VAULTSIM_CA_DIR at an empty or new folder, or delete this one")
+            }
+            try fm.removeItem(at: folder)
+        }
         let parent = folder.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let scratch = parent.appendingPathComponent(".ca-\(UUID().uuidString)")
@@ -102,8 +119,8 @@ public final class LocalCertificateAuthority: Sendable {
 
     /// A leaf certificate for `host` (a DNS name, or an IP address), valid for a year.
     func issueLeaf(for host: String) throws -> Certificate {
-        guard !host.isEmpty, host.utf8.count <= 253, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.:_".contains($0)) }) else {
-            throw Failure(description: "'\(host.prefix(80))' is not a host name")
+        guard Self.ipAddressBytes(host) != nil || Self.isHostName(host) else {
+            throw Failure(description: "'\(host.prefix(80))' is not a host name (RFC 1123) or an IP address")
         }
         let now = Date()
         let subjectName = try DistinguishedName { CommonName(String(host.prefix(64))) }
@@ -123,6 +140,26 @@ public final class LocalCertificateAuthority: Sendable {
                 AuthorityKeyIdentifier(keyIdentifier: issuerKeyID)
             },
             issuerPrivateKey: key)
+    }
+
+    /// A DNS host name as RFC 1123 has it: at most 253 characters, labels of 1–63 letters,
+    /// digits and hyphens that neither start nor end with a hyphen (`.`, `a..b`, `-evil.com` and
+    /// a 64-character label are not).
+    static func isHostName(_ host: String) -> Bool {
+        let bytes = Array(host.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+        let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        return labels.allSatisfy { label in
+            guard let first = label.first, let last = label.last, label.count <= 63,
+                  first != UInt8(ascii: "-"), last != UInt8(ascii: "-") else { return false }
+            return label.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "-"): true
+                default: false
+                }
+            }
+        }
     }
 
     static func ipAddressBytes(_ host: String) -> [UInt8]? {

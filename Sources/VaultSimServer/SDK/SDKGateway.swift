@@ -29,9 +29,15 @@ struct SDKGateway: Sendable {
                 throw VaultError.unauthorized("missing_api_key", "Missing x-api-key header")
             }
             guard let sandbox = registry.sandbox(apiKey: apiKey) else {
-                throw VaultError.unauthorized("invalid_api_key", "Invalid API key")
+                // The key's prefix only: enough to tell two keys apart, not enough to use one.
+                let prefix = String(apiKey.prefix(14)) + "…"
+                logger.info("refused an unknown API key", metadata: ["key_prefix": "\(prefix)", "path": "\(request.uri.path)"])
+                var error = VaultError.unauthorized("invalid_api_key", "Invalid API key")
+                error.topLevel["hint"] = .string("No sandbox of this VaultSim has the key \(prefix). Use the ALTER_API_KEY that `vaultsim serve` "
+                    + "prints (or GET /_vaultsim/sandboxes/{id}/api-key); a serve started with another --db has another key.")
+                throw error
             }
-            let signedPath = request.uri.path.removingPercentEncoding ?? request.uri.path
+            let signedPath = QueryString.percentDecoded(request.uri.path)
             // A sandbox whose app's base URL has a path serves only under it (so a scenario can
             // tell an SDK that drops the prefix from one that keeps it).
             if let expected = sandbox.behaviour.basePath {
@@ -58,7 +64,7 @@ struct SDKGateway: Sendable {
                 actorID = try sandbox.store.actorID(caller: name, callerType: caller.callerType ?? "agent", at: sandbox.clock.now)
             }
             var pathParameters: [String: String] = [:]
-            for name in parameters { pathParameters[name] = context.parameters.get(name)?.removingPercentEncoding }
+            for name in parameters { pathParameters[name] = context.parameters.get(name).map(QueryString.percentDecoded) }
             let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters, transport: transport,
                                                        serverURL: address.baseURL))
             return Self.json(result.status, result.body, actorID: actorID)
