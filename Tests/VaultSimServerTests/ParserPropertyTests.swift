@@ -112,6 +112,10 @@ struct LoneEqualsTests {
         let (pairsStatus, _, _) = try await vault.send(.post, "/sandboxes/\(id)/hosts/accounts.google.com/o/oauth2/v2/auth", headers: form,
                                                        body: manyPairs)
         #expect(pairsStatus == 413)
+        // The 14 MB consent-page form that once took 28 s and 740 MB: refused at its first MiB.
+        let huge = String(repeating: "scope=a&", count: 14 << 17)
+        let (hugeStatus, _, _) = try await vault.send(.post, "/sandboxes/\(id)/hosts/accounts.google.com/o/oauth2/v2/auth", headers: form, body: huge)
+        #expect(hugeStatus == 413)
         let large = "a=" + String(repeating: "x", count: (1 << 20) + 10)
         let (largeStatus, _, _) = try await vault.send(.post, "/sandboxes/\(id)/hosts/oauth2.googleapis.com/token", headers: form, body: large)
         #expect(largeStatus == 413)

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 import VaultSimCore
 
 /// Every refusal leaves in the vault's envelope `{"detail": {"error", "message", "details"}}`:
@@ -8,8 +9,8 @@ import VaultSimCore
 ///   `GrantNotFoundError`, which is what an unknown grant path should mean);
 /// - a path served with other methods: 405 `method_not_allowed`, with `Allow`;
 /// - an error a route throws instead of answering: a `VaultError` as itself, Hummingbird's
-///   `HTTPError`s (a body over a limit: 413) as `request_rejected` with their status, anything
-///   else as 500 `internal_error`.
+///   `HTTPError`s (a body over a limit: 413) as `request_rejected` with their status, a body the
+///   HTTP parser could not read as 400 `malformed_request`, anything else as 500 `internal_error`.
 ///
 /// The router's first middleware, so it wraps every route and the router's own not-found answer
 /// (which Hummingbird sends with an empty body). Answers routes write themselves (a provider's
@@ -31,6 +32,11 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             return VaultError.httpRefusal(status: error.status, error.body ?? "\(error)").response(headers: error.headers, forHEAD: isHEAD)
         } catch let error as any HTTPResponseError {
             return VaultError.httpRefusal(status: error.status, "\(error)").response(forHEAD: isHEAD)
+        } catch let error as HTTPParserError {
+            // The body could not be read as HTTP (a malformed chunk, fewer bytes than its
+            // Content-Length): the client's fault, said as such.
+            return VaultError.badRequest("The request body is not valid HTTP/1.1 (\(error)): check its Content-Length or chunked encoding",
+                                         code: "malformed_request").response(forHEAD: isHEAD)
         } catch {
             // Only the error's type: a store error can quote a row, and rows hold tokens.
             logger.error("route failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
