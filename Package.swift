@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // Property-based tests: every parser fed arbitrary bytes and near-misses (tests only).
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // Golden files of the reports, and a JUnit parser for the JUnit report (tests only).
+        .package(url: "https://github.com/pointfreeco/swift-snapshot-testing", from: "1.19.7"),
+        .package(url: "https://github.com/CoreOffice/XMLCoder", from: "0.18.2"),
     ],
     targets: [
         // Domain and store: sandboxes, apps, grants, the vault's credentials, policies, the error
@@ -143,9 +146,13 @@ let package = Package(
                 "VaultSimScenarios",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "SnapshotTesting", package: "swift-snapshot-testing"),
+                .product(name: "XMLCoder", package: "XMLCoder"),
+                .product(name: "Yams", package: "Yams"),
             ],
-            // Driver scripts the tests run, and the integration guide's examples (GuideExamplesTests).
-            exclude: ["drivers", "guide"]
+            // Driver scripts the tests run, the integration guide's examples (GuideExamplesTests),
+            // and the reports' golden files (ReportRenderingTests).
+            exclude: ["drivers", "guide", "__Snapshots__"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -28,8 +28,23 @@ struct RunCommand: AsyncParsableCommand {
         valueName: "requirement"))
     var sdk: String?
 
-    @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Also write a JUnit XML report here (under Bazel: XML_OUTPUT_FILE unless given).", valueName: "file"))
     var junit: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write the JSON report here (docs/report.schema.json).", valueName: "file"))
+    var json: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write a self-contained HTML report here.", valueName: "file"))
+    var html: String?
+
+    @Option(name: .long, help: ArgumentHelp("Run only shard K of N (1-based): a deterministic split, the same on every machine and retry.", valueName: "K/N"))
+    var shard: String?
+
+    @Option(name: .long, help: ArgumentHelp("The number of shards, with a Kubernetes Indexed Job's JOB_COMPLETION_INDEX (or set VAULTSIM_TOTAL_SHARDS).", valueName: "N"))
+    var shards: Int?
+
+    @Option(name: .long, help: ArgumentHelp("A JSON report of an earlier run: shards are balanced by its scenarios' durations instead of by count.", valueName: "file"))
+    var durations: String?
 
     @Option(name: .long, help: ArgumentHelp("Run only scenarios with this tag (repeatable: any of them).", valueName: "tag"))
     var tag: [String] = []
@@ -78,9 +93,21 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func runSuite() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var outputs = ReportOutputs(junit: junit, json: json, html: html)
+        outputs.fillFromBazel(environment)
         // Found before anything runs, not after the whole suite did.
-        if let junit, let problem = Self.junitProblem(at: junit) {
-            throw UserError.badInput("cannot write the JUnit report to \(junit): \(problem)")
+        if let problem = outputs.problems().first { throw UserError.badInput(problem) }
+        let sharding: (Sharding.Spec, Sharding.Source)?
+        do { sharding = try Sharding.resolve(option: shard, shards: shards, environment: environment) } catch { throw UserError.badInput("\(error)") }
+        var recorded: [String: Double]?
+        if let durations {
+            do {
+                let record = try RunRecord.read(try Data(contentsOf: URL(fileURLWithPath: durations)), name: durations)
+                recorded = Dictionary(record.scenarios.map { ($0.scenarioID, $0.duration.seconds) }, uniquingKeysWith: { a, _ in a })
+            } catch {
+                throw UserError.badInput("--durations \(durations): \(error is RunRecord.ReadError ? "\(error)" : ReportOutputs.shortReason(error))")
+            }
         }
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
@@ -100,113 +127,52 @@ struct RunCommand: AsyncParsableCommand {
             for error in unknown { printError("\(error)") }
             throw UserError.badInput("\(unknown.count) scenario(s) cover items the catalogue does not have; nothing was run")
         }
-        let scenarios = tag.isEmpty ? loaded : loaded.filter { !Set($0.tags).isDisjoint(with: tag) }
-        guard !scenarios.isEmpty else {
+        let chosen = tag.isEmpty ? loaded : loaded.filter { !Set($0.tags).isDisjoint(with: tag) }
+        guard !chosen.isEmpty else {
             throw UserError.badInput("no scenario has any of the tags \(tag.joined(separator: ", "))")
         }
+        let scenarios = sharding.map { Sharding.select(chosen, id: \.id, shard: $0.0, durations: recorded) } ?? chosen
 
-        let command: DriverCommand
-        do {
-            if let driver {
-                command = try DriverCommand.parse(driver)
-            } else {
-                command = try await PythonDriverBootstrap(layout: layout, requirement: sdk).ensure(log: { printError($0) })
-            }
-        } catch {
-            throw UserError.badInput("cannot prepare the driver: \(error)")
-        }
-        if let problem = command.executableProblem {
-            throw UserError.badInput("the driver command cannot be run: \(problem)")
-        }
-
-        let fixtures: FixtureLibrary
-        do { fixtures = try FixtureLibrary(root: layout.fixtures) } catch { throw UserError.badInput("\(error)") }
-        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
-        let running = try await server.start()
-        var options = ScenarioRunner.Options()
-        options.jobs = jobs
-        options.sdkTimeout = sdkTimeout
-        var proxy: InterceptingProxy?
-        if !noProxy {
-            do {
-                let authority = try LocalCertificateAuthority()
-                let started = InterceptingProxy(server: server, authority: authority)
-                options.proxy = ProxyEnvironment(port: try await started.start(), caFile: authority.certificateFile.path)
-                proxy = started
-            } catch {
-                await running.stop()
-                throw UserError.badInput("cannot start the intercepting proxy: \(error) (--no-proxy runs without it)")
-            }
-        }
-        let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: command, options: options)
+        let command = try await SuiteSession.driver(driver, requirement: sdk, layout: layout)
+        let session = SuiteSession(layout: layout, driver: command, jobs: jobs, sdkTimeout: sdkTimeout, noProxy: noProxy)
+        let startedAt = Date()
         printLine("vaultsim: \(ConsoleReport.plural(scenarios.count, "scenario")), driver: \(command)")
-        printLine("vaultsim: " + (options.proxy.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
-            ?? "real URLs rewritten to the provider gateway (--no-proxy)"))
+        if let (spec, source) = sharding {
+            printLine("vaultsim: shard \(spec) (from \(source.rawValue)) of \(ConsoleReport.plural(chosen.count, "scenario"))")
+        }
         let verbose = self.verbose
-        let summary = await runner.run(scenarios) { result in
-            printLine(ConsoleReport.line(for: result))
+        let style = ConsoleReport.Style.forStandardOutput()
+        let summary = try await session.run(scenarios, onStart: { printLine("vaultsim: " + $0) }) { result in
+            printLine(ConsoleReport.line(for: result, style: style))
             if verbose, !result.passed, !result.driverLog.isEmpty {
                 printLine("        driver log:\n          " + result.driverLog.replacingOccurrences(of: "\n", with: "\n          "))
             }
         }
-        await proxy?.stop()
-        await running.stop()
         if let failed = summary.driverStartFailure {
             printError(ConsoleReport.driverStartFailure(failed, driver: "\(command)"))
             throw ExitCode(3)
         }
-        printLine(ConsoleReport.summary(summary, sdk: ConsoleReport.describeSDK(summary.results)))
-        if let junit {
-            do {
-                try JUnitReport.xml(summary).write(toFile: junit, atomically: true, encoding: .utf8)
-            } catch {
-                throw UserError.badInput("cannot write the JUnit report to \(junit): \(Self.shortReason(error))")
-            }
-        }
-        var uncovered = 0
         // Coverage means something for the whole suite only (or when asked for): a run of three
         // files covers three files' items.
-        if let catalogue, paths.isEmpty || requireCoverage {
-            let coverage = catalogue.coverage(scenarios, results: summary.results)
-            uncovered = coverage.filter(\.passing.isEmpty).count
-            printLine(ContractCatalogue.report(coverage))
+        let coverage = catalogue.flatMap { catalogue in
+            paths.isEmpty || requireCoverage ? catalogue.record(scenarios, results: summary.results) : nil
         }
-        if !summary.allPassed { throw ExitCode(1) }
-        if requireCoverage, uncovered > 0 {
-            printError("vaultsim: \(uncovered) contract item(s) have no passing scenario (--require-coverage)")
+        let record = RunRecord(vaultsim: VaultSimCommand.version, suite: chosen.map(\.id), sdk: RunRecord.sdk(from: summary.results),
+                               driver: "\(command)", mode: session.mode, startedAt: startedAt,
+                               seconds: summary.duration.seconds,
+                               shard: sharding.map { RunRecord.Shard(index: $0.0.index, total: $0.0.total) }, coverage: coverage,
+                               scenarios: summary.results)
+        printLine(ConsoleReport.summary(record, style: style))
+        try outputs.write(record)
+        // Bazel: the status file says this test runner knows the sharding protocol.
+        if let status = environment["TEST_SHARD_STATUS_FILE"], !status.isEmpty, sharding?.1 == .bazel {
+            FileManager.default.createFile(atPath: status, contents: nil)
+        }
+        let code = ReportOutputs.exitCode(record)
+        if code != 0 { throw ExitCode(code) }
+        if requireCoverage, let coverage, coverage.covered < coverage.total {
+            printError("vaultsim: \(coverage.total - coverage.covered) contract item(s) have no passing scenario (--require-coverage)")
             throw ExitCode(1)
         }
-    }
-
-    /// Why a JUnit report could not be written at `path`, in a few words; nil when it can. The
-    /// report is written atomically (a temporary file in the same folder, then a rename), so what
-    /// matters is that the folder exists and takes a new file: a probe file is made and removed.
-    static func junitProblem(at path: String) -> String? {
-        guard !path.isEmpty else { return "the path is empty" }
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        if path.hasSuffix("/") || (fm.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue) {
-            return "it is a folder; name a file in it"
-        }
-        let parent = (path as NSString).deletingLastPathComponent
-        let folder = parent.isEmpty ? "." : parent
-        guard fm.fileExists(atPath: folder, isDirectory: &isDirectory) else { return "the folder \(folder) does not exist" }
-        guard isDirectory.boolValue else { return "\(folder) is not a folder" }
-        let probe = (folder as NSString).appendingPathComponent(".vaultsim-junit-probe-\(UUID().uuidString)")
-        let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return String(cString: strerror(errno)) }
-        _ = close(descriptor)
-        _ = unlink(probe)
-        return nil
-    }
-
-    /// The POSIX reason inside a Foundation file error ("Permission denied"), not its whole dump.
-    static func shortReason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(truncatingIfNeeded: underlying.code)))
-        }
-        if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(truncatingIfNeeded: nsError.code))) }
-        return nsError.localizedDescription
     }
 }

@@ -140,7 +140,7 @@ struct EndToEndTests {
         let report = ConsoleReport.driverStartFailure(failed, driver: "python3 misbehaving_driver.py")
         #expect(report.contains("--sdk alter-sdk==0.11.0") && report.contains("exit 3"), "\(report)")
         for result in summary.results {
-            #expect(result.verdict == .failed)
+            #expect(result.verdict == .errored, "a scenario whose driver never started cannot be judged")
             #expect(result.failures.contains { $0.contains(reason) }, "\(result.failures)")
         }
         if mode == "crash" {

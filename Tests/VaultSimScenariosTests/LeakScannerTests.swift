@@ -37,15 +37,18 @@ struct JUnitReportTests {
     @Test func failuresAndLogsAreEscapedIntoTheReport() {
         let failed = ScenarioResult(
             scenarioID: "errors/x", title: "x", location: SourceLocation(file: "s/x.yaml", line: 1, column: 1), verdict: .failed,
-            failures: ["expected <A> & \"B\""], duration: .milliseconds(1500), sdk: nil, driverLog: "log \u{01} line")
+            findings: [Finding(kind: .expectation, message: "expected <A> & \"B\"")], duration: .milliseconds(1500), sdk: nil,
+            driverLog: "log \u{01} line")
         let passed = ScenarioResult(
             scenarioID: "ok", title: "ok", location: SourceLocation(file: "s/ok.yaml", line: 1, column: 1), verdict: .passed,
-            failures: [], duration: .seconds(1), sdk: nil, driverLog: "")
-        let xml = JUnitReport.xml(RunSummary(results: [failed, passed], duration: .seconds(3)))
-        #expect(xml.contains(#"<testsuite name="vaultsim" tests="2" failures="1" skipped="0" time="3.000">"#))
-        #expect(xml.contains(#"<testcase classname="errors" name="errors/x" file="s/x.yaml" time="1.500">"#))
-        #expect(xml.contains(#"<failure message="expected &lt;A&gt; &amp; &quot;B&quot;">"#))
+            duration: .seconds(1), sdk: nil, driverLog: "")
+        let record = RunRecord(vaultsim: "v", suite: ["errors/x", "ok"], sdk: nil, driver: "d", mode: "proxy", startedAt: Date(),
+                               seconds: 3, shard: nil, coverage: nil, scenarios: [failed, passed])
+        let xml = JUnitReport.xml(record)
+        #expect(xml.contains(#"<testsuite name="vaultsim.unknown-sdk" tests="2" failures="1" errors="0" skipped="0" time="3.000""#))
+        #expect(xml.contains(#"<testcase classname="vaultsim.unknown-sdk.errors" name="x" file="s/x.yaml" time="1.500">"#))
+        #expect(xml.contains(#"<failure message="expected &lt;A&gt; &amp; &quot;B&quot;" type="expectation">"#))
         #expect(xml.contains("<system-err>log ? line</system-err>"))
-        #expect(xml.contains(#"<testcase classname="vaultsim" name="ok" file="s/ok.yaml" time="1.000">"#))
+        #expect(xml.contains(#"<testcase classname="vaultsim.unknown-sdk" name="ok" file="s/ok.yaml" time="1.000">"#))
     }
 }

@@ -64,7 +64,8 @@ struct ConsoleReportTests {
     @Test func countsAreWrittenInGoodEnglish() {
         #expect(ConsoleReport.plural(1, "scenario") == "1 scenario")
         #expect(ConsoleReport.plural(0, "scenario") == "0 scenarios")
-        let summary = RunSummary(results: [], duration: .seconds(1))
-        #expect(ConsoleReport.summary(summary, sdk: nil).hasPrefix("0 scenarios in 1.0 s"))
+        let one = RunRecord(vaultsim: "v", suite: ["a"], sdk: nil, driver: "d", mode: "proxy", startedAt: Date(), seconds: 1, shard: nil,
+                            coverage: nil, scenarios: [ReportSamples.scenarios[2]])
+        #expect(ConsoleReport.summary(one).hasPrefix("1 scenario in 1.0 s"), "\(ConsoleReport.summary(one))")
     }
 }

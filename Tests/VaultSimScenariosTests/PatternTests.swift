@@ -19,7 +19,7 @@ struct PatternTests {
 
     @Test func wrongScalarIsReportedWithItsPath() throws {
         let mismatches = try pattern("{items: [{id: a}, {id: c}]}").mismatches(Self.record, at: "result")
-        #expect(mismatches == [Mismatch(path: "result.items[1].id", message: "expected \"c\", got \"b\"")])
+        #expect(mismatches == [Mismatch(path: "result.items[1].id", message: "expected \"c\", got \"b\"", expected: "\"c\"", actual: "\"b\"")])
     }
 
     @Test func listLengthMustMatch() throws {

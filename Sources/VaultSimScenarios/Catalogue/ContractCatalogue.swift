@@ -67,14 +67,10 @@ public struct ContractCatalogue: Sendable {
         return items.map { ($0, byItem[$0.id] ?? []) }
     }
 
-    /// The report a whole-suite run prints: the figure, then every item without a passing scenario.
-    public static func report(_ coverage: [(item: Item, passing: [String])]) -> String {
-        let uncovered = coverage.filter(\.passing.isEmpty)
-        var text = "Contract coverage: \(coverage.count - uncovered.count) of \(coverage.count) items have a passing scenario"
-        if !uncovered.isEmpty {
-            text += "; not covered:"
-            for (item, _) in uncovered { text += "\n  \(item.id)  \(item.title)  (\(item.source))" }
-        }
-        return text
+    /// The coverage a run record keeps: the figure, and every item without a passing scenario.
+    public func record(_ scenarios: [Scenario], results: [ScenarioResult]) -> RunRecord.Coverage {
+        let coverage = self.coverage(scenarios, results: results)
+        let uncovered = coverage.filter(\.passing.isEmpty).map { [$0.item.id, $0.item.title, "(\($0.item.source))"] }
+        return RunRecord.Coverage(covered: coverage.count - uncovered.count, total: coverage.count, uncovered: uncovered)
     }
 }

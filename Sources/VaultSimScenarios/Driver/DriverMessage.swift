@@ -81,6 +81,18 @@ public enum DriverReply: Sendable {
     case sdkError(SDKError)
     /// The driver could not carry out the command.
     case protocolError(String)
+
+    /// As a step record keeps it: `{"result": …}`, `{"error": {class, ancestors, message, attributes}}`
+    /// or `{"protocol_error": …}`.
+    public var json: JSONValue {
+        switch self {
+        case .result(let value): ["result": value]
+        case .sdkError(let error):
+            ["error": ["class": .string(error.className), "ancestors": .array(error.ancestors.map(JSONValue.string)),
+                       "message": .string(error.message), "attributes": error.attributes]]
+        case .protocolError(let text): ["protocol_error": .string(text)]
+        }
+    }
 }
 
 /// An exception the SDK raised, as the driver reports it.

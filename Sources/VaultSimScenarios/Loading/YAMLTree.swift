@@ -11,7 +11,7 @@ import CYaml
 #endif
 
 /// Where something is in a scenario file.
-public struct SourceLocation: Sendable, Equatable, CustomStringConvertible {
+public struct SourceLocation: Sendable, Equatable, Codable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int

@@ -125,7 +125,22 @@ public indirect enum Pattern: Sendable {
 public struct Mismatch: Sendable, Equatable, CustomStringConvertible {
     public var path: String
     public var message: String
+    /// What the pattern wanted and what came, where the comparison has two sides to show.
+    public var expected: String?
+    public var actual: String?
     public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+
+    public init(path: String, message: String, expected: String? = nil, actual: String? = nil) {
+        self.path = path
+        self.message = message
+        self.expected = expected
+        self.actual = actual
+    }
+
+    /// `expected X, got Y`, keeping both sides.
+    static func differs(at path: String, expected: String, actual: String) -> Mismatch {
+        Mismatch(path: path, message: "expected \(expected), got \(actual)", expected: expected, actual: actual)
+    }
 }
 
 extension Pattern {
@@ -135,8 +150,10 @@ extension Pattern {
         switch self {
         case .equals(let expected):
             let expected = Placeholders.substitute(expected, bindings)
-            guard let actual else { return fail("missing (expected \(expected.jsonText))") }
-            return actual == expected ? [] : fail("expected \(expected.jsonText), got \(Self.show(actual))")
+            guard let actual else {
+                return [Mismatch(path: path, message: "missing (expected \(expected.jsonText))", expected: expected.jsonText, actual: "(missing)")]
+            }
+            return actual == expected ? [] : [.differs(at: path, expected: expected.jsonText, actual: Self.show(actual))]
         case .object(let members):
             guard let actual else { return fail("missing (expected an object)") }
             guard case .object(let object) = actual else { return fail("expected an object, got \(Self.show(actual))") }
@@ -197,7 +214,8 @@ extension Pattern.Operator {
             default: nil
             }
             guard let count else { return fail("$len applies to lists, objects and strings, got \(actual.typeName)") }
-            return count == n ? [] : fail("expected length \(n), got \(count): \(Pattern.show(actual))")
+            return count == n ? [] : [Mismatch(path: path, message: "expected length \(n), got \(count): \(Pattern.show(actual))",
+                                               expected: "length \(n)", actual: "length \(count): \(Pattern.show(actual))")]
         case .contains(let patterns):
             guard case .array(let array) = actual else { return fail("expected a list, got \(Pattern.show(actual))") }
             return patterns.enumerated().compactMap { index, pattern in
@@ -212,7 +230,8 @@ extension Pattern.Operator {
         case .containsText(let text):
             let text = Placeholders.substitute(text, bindings)
             guard case .string(let s) = actual else { return fail("expected a string containing \"\(text)\", got \(Pattern.show(actual))") }
-            return s.contains(text) ? [] : fail("expected to contain \"\(text)\", got \(Pattern.show(actual))")
+            return s.contains(text) ? [] : [Mismatch(path: path, message: "expected to contain \"\(text)\", got \(Pattern.show(actual))",
+                                                     expected: "text containing \"\(text)\"", actual: Pattern.show(actual))]
         case .notContainsText(let text):
             let text = Placeholders.substitute(text, bindings)
             return actual.jsonText.contains(text) ? fail("expected not to contain \"\(text)\", got \(Pattern.show(actual))") : []
@@ -223,12 +242,13 @@ extension Pattern.Operator {
             guard case .string(let s) = actual else { return fail("expected a string matching /\(regex)/, got \(Pattern.show(actual))") }
             let pattern = Placeholders.substitute(regex, bindings)
             guard let compiled = try? Regex(pattern) else { return fail("invalid regular expression /\(pattern)/") }
-            return s.contains(compiled) ? [] : fail("expected to match /\(pattern)/, got \(Pattern.show(actual))")
+            return s.contains(compiled) ? [] : [Mismatch(path: path, message: "expected to match /\(pattern)/, got \(Pattern.show(actual))",
+                                                         expected: "/\(pattern)/", actual: Pattern.show(actual))]
         case .oneOf(let values):
             return values.map { Placeholders.substitute($0, bindings) }.contains(actual) ? []
-                : fail("expected one of \(JSONValue.array(values).jsonText), got \(Pattern.show(actual))")
+                : [.differs(at: path, expected: "one of \(JSONValue.array(values).jsonText)", actual: Pattern.show(actual))]
         case .type(let name):
-            return actual.typeName == name ? [] : fail("expected a \(name), got \(actual.typeName)")
+            return actual.typeName == name ? [] : [.differs(at: path, expected: "a \(name)", actual: actual.typeName)]
         case .compare(let op, let bound):
             guard case .number(let n) = actual else { return fail("\(op) applies to numbers, got \(Pattern.show(actual))") }
             let holds = switch op {
@@ -237,7 +257,7 @@ extension Pattern.Operator {
             case "$lt": n < bound
             default: n <= bound
             }
-            return holds ? [] : fail("expected \(op) \(bound), got \(n)")
+            return holds ? [] : [.differs(at: path, expected: "\(op) \(bound)", actual: "\(n)")]
         case .not(let pattern):
             return pattern.matches(actual, bindings: bindings) ? fail("expected not to match, got \(Pattern.show(actual))") : []
         }

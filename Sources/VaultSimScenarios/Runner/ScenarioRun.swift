@@ -2,12 +2,13 @@ import Foundation
 import VaultSimCore
 import VaultSimServer
 
-/// The work of running one scenario; collects failures rather than stopping at the first one
+/// The work of running one scenario; collects findings rather than stopping at the first one
 /// (except when the driver itself fails, which ends the steps).
 struct ScenarioRun {
     let scenario: Scenario
     let runner: ScenarioRunner
-    var failures: [String] = []
+    var findings: [Finding] = []
+    var steps: [StepRecord] = []
     var skipReason: String?
     var sdkInfo: JSONValue?
     var driverLog = ""
@@ -20,9 +21,23 @@ struct ScenarioRun {
     /// `request` steps that returned a provider's answer.
     private var answeredRequests = 0
 
+    /// When the scenario started, for the steps' offsets.
+    private let started = ContinuousClock.now
+
     init(scenario: Scenario, runner: ScenarioRunner) {
         self.scenario = scenario
         self.runner = runner
+    }
+
+    /// The verdict the findings give.
+    var verdict: ScenarioResult.Verdict {
+        if skipReason != nil { return .skipped }
+        if driverStartFailure != nil || findings.contains(where: { $0.kind == .setup }) { return .errored }
+        return findings.isEmpty ? .passed : .failed
+    }
+
+    private mutating func add(_ kind: Finding.Kind, _ message: String, step: String? = nil, location: SourceLocation? = nil) {
+        findings.append(Finding(kind: kind, step: step, location: location, message: message))
     }
 
     mutating func execute() async {
@@ -31,14 +46,14 @@ struct ScenarioRun {
         do {
             sandbox = try runner.server.createSandbox(name: scenario.id)
         } catch {
-            failures.append("given (\(scenario.location)): cannot create a sandbox: \(error)")
+            add(.setup, "given (\(scenario.location)): cannot create a sandbox: \(error)", location: scenario.location)
             return
         }
         defer { registry.remove(id: sandbox.id) }
         do {
             try await prepare(sandbox)
         } catch {
-            failures.append("given (\(scenario.location)): cannot set up the sandbox: \(error)")
+            add(.setup, "given (\(scenario.location)): cannot set up the sandbox: \(error)", location: scenario.location)
             return
         }
         let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id, mapsBack: runner.options.proxy == nil)
@@ -58,7 +73,7 @@ struct ScenarioRun {
                 do {
                     _ = try await driver.call("close", params: [:], timeout: callTimeout)
                 } catch {
-                    failures.append("closing the SDK client: \(error)")
+                    add(.driver, "closing the SDK client: \(error)")
                 }
             }
         }
@@ -67,18 +82,18 @@ struct ScenarioRun {
         // The protocol asks a driver to exit 0 once stdin closes; anything else is a driver fault
         // (unless it was already reported, e.g. a crash mid-step).
         if skipReason == nil, await !driver.exitedCleanly, let failure = await driver.driverFailure,
-           !failures.contains(where: { $0.contains(failure.message) }) {
-            failures.append("driver: \(failure.message)")
+           !findings.contains(where: { $0.message.contains(failure.message) }) {
+            add(.driver, "driver: \(failure.message)")
         }
         if await driver.stderrOverflowed {
-            failures.append("driver: it wrote more than \(DriverProcess.stderrByteLimit >> 20) MiB on stderr; the rest was dropped, so the leak check could not see it")
+            add(.driver, "driver: it wrote more than \(DriverProcess.stderrByteLimit >> 20) MiB on stderr; the rest was dropped, so the leak check could not see it")
         }
         // A scenario whose client never started has nothing to judge but its leaks: its faults
         // and `then` checks would only repeat that it never ran.
         if skipReason == nil, started {
             for (fault, fired) in sandbox.faults.unfired + sandbox.vaultFaults.unfired {
                 let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
-                failures.append("fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
+                add(.fault, "fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
             }
             checkProxyWasUsed(sandbox)
             checkThen(sandbox: sandbox, hostMap: hostMap)
@@ -160,13 +175,13 @@ struct ScenarioRun {
                 }
                 return true
             case .sdkError(let error):
-                failures.append("init: creating the SDK client raised \(error.summary)")
+                add(.driver, "init: creating the SDK client raised \(error.summary)")
             case .protocolError(let text):
-                failures.append("init: the driver refused it: \(text)")
+                add(.driver, "init: the driver refused it: \(text)")
                 driverStartFailure = "the driver refused init: \(text)"
             }
         } catch {
-            failures.append("init: \(error)")
+            add(.driver, "init: \(error)")
             driverStartFailure = "\(error)"
         }
         return false
@@ -190,62 +205,80 @@ struct ScenarioRun {
         case failed(String, fatal: Bool)
     }
 
+    /// A step carried out: its outcome, what was sent to the driver, and when and how long.
+    struct Performed: Sendable {
+        var step: Step
+        var outcome: StepOutcome
+        var arguments: JSONValue?
+        var start: ContinuousClock.Instant
+        var duration: Duration
+    }
+
     /// Performs one step; false when the driver failed and no later step can run.
     private mutating func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> Bool {
         guard case .concurrently(let inner) = step.action else {
-            let outcome = await act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
+            let performed = await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
+                .perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
             bindConnections(sandbox)
-            return record(outcome, for: step, hostMap: hostMap)
+            return record(performed, hostMap: hostMap)
         }
         // Started together (an `in_order` branch runs its steps one after another); judged in the
         // order written once all have ended.
         let context = StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
-        let outcomes = await withTaskGroup(of: (Int, [(Step, StepOutcome)]).self) { group in
+        let outcomes = await withTaskGroup(of: (Int, [Performed]).self) { group in
             for (index, innerStep) in inner.enumerated() {
                 group.addTask {
                     guard case .inOrder(let branch) = innerStep.action else {
-                        return (index, [(innerStep, await context.act(innerStep, driver: driver, sandbox: sandbox, hostMap: hostMap))])
+                        return (index, [await context.perform(innerStep, driver: driver, sandbox: sandbox, hostMap: hostMap)])
                     }
-                    var done: [(Step, StepOutcome)] = []
+                    var done: [Performed] = []
                     for step in branch {
-                        let outcome = await context.act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
-                        done.append((step, outcome))
-                        if case .failed(_, fatal: true) = outcome { break }
+                        let performed = await context.perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
+                        done.append(performed)
+                        if case .failed(_, fatal: true) = performed.outcome { break }
                     }
                     return (index, done)
                 }
             }
-            var outcomes = [[(Step, StepOutcome)]](repeating: [], count: inner.count)
+            var outcomes = [[Performed]](repeating: [], count: inner.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
             return outcomes
         }
         bindConnections(sandbox)
         var goOn = true
-        for (innerStep, outcome) in outcomes.joined() {
-            goOn = record(outcome, for: innerStep, hostMap: hostMap) && goOn
+        for performed in outcomes.joined() {
+            goOn = record(performed, hostMap: hostMap) && goOn
         }
         return goOn
     }
 
-    private func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> StepOutcome {
-        await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
-            .act(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
-    }
-
-    /// Judges an outcome; false when no later step can run.
-    private mutating func record(_ outcome: StepOutcome, for step: Step, hostMap: HostMap) -> Bool {
+    /// Judges an outcome and keeps its record; false when no later step can run.
+    private mutating func record(_ performed: Performed, hostMap: HostMap) -> Bool {
+        let step = performed.step
         let label = "step '\(step.id)' (\(step.location))"
-        switch outcome {
+        let before = findings.count
+        var answer: JSONValue?
+        var goOn = true
+        switch performed.outcome {
         case .done:
-            return true
+            break
         case .failed(let message, let fatal):
-            failures.append("\(label): \(message)")
-            return !fatal
+            findings.append(Finding(kind: fatal ? .driver : .step, step: step.id, location: step.location, message: "\(label): \(message)"))
+            answer = ["failed": .string(message)]
+            goOn = !fatal
         case .reply(let reply):
             if case .request = step.action, case .result = reply { answeredRequests += 1 }
-            judge(reply, against: step.expect, label: label, hostMap: hostMap)
-            return true
+            answer = hostMap.realURLs(in: reply.json)
+            findings += mismatches(reply, against: step.expect, hostMap: hostMap).map { mismatch in
+                Finding(kind: .expectation, step: step.id, location: step.location, path: mismatch.path.isEmpty ? nil : mismatch.path,
+                        expected: mismatch.expected, actual: mismatch.actual, message: "\(label): \(mismatch)")
+            }
         }
+        steps.append(StepRecord(id: step.id, op: step.action.name, location: step.location,
+                                arguments: performed.arguments.map { hostMap.realURLs(in: $0) }, answer: answer,
+                                startedAfter: (performed.start - started).seconds, seconds: performed.duration.seconds,
+                                passed: findings.count == before))
+        return goOn
     }
 
     /// In proxy mode, an SDK call a provider answered must have reached the fake through the
@@ -255,20 +288,16 @@ struct ScenarioRun {
         guard runner.options.proxy != nil, answeredRequests > 0 else { return }
         let reached = (try? sandbox.store.providerRequests(providerID: nil, caller: "sdk").count) ?? 0
         if reached == 0 {
-            failures.append("proxy: \(answeredRequests) request(s) got an answer, but none reached VaultSim's fake providers: the driver's SDK "
+            add(.proxy, "proxy: \(answeredRequests) request(s) got an answer, but none reached VaultSim's fake providers: the driver's SDK "
                 + "does not use HTTPS_PROXY, so it called the real hosts; run it with --no-proxy")
         }
     }
 
-    private mutating func judge(_ reply: DriverReply, against expectation: StepExpectation, label: String, hostMap: HostMap) {
-        failures += mismatches(reply, against: expectation, hostMap: hostMap).map { "\(label): \($0)" }
-    }
-
     /// What is wrong with a reply, judged against an expectation (nothing when it matches).
-    private func mismatches(_ reply: DriverReply, against expectation: StepExpectation, hostMap: HostMap) -> [String] {
+    private func mismatches(_ reply: DriverReply, against expectation: StepExpectation, hostMap: HostMap) -> [Mismatch] {
         switch (reply, expectation) {
         case (.protocolError(let text), _):
-            return ["the driver could not carry out the call: \(text)"]
+            return [Mismatch(path: "", message: "the driver could not carry out the call: \(text)")]
         case (_, .none):
             return []
         case (_, .anyOf(let alternatives)):
@@ -276,35 +305,41 @@ struct ScenarioRun {
             for alternative in alternatives {
                 let found = mismatches(reply, against: alternative, hostMap: hostMap)
                 if found.isEmpty { return [] }
-                all.append(found.joined(separator: "; "))
+                all.append(found.map(\.description).joined(separator: "; "))
             }
-            return ["matches none of the \(alternatives.count) expected outcomes: " + all.enumerated().map { "(\($0.offset + 1)) \($0.element)" }.joined(separator: " ")]
+            return [Mismatch(path: "", message: "matches none of the \(alternatives.count) expected outcomes: "
+                             + all.enumerated().map { "(\($0.offset + 1)) \($0.element)" }.joined(separator: " "))]
         case (.result(let result), .result(let pattern)):
-            return (pattern?.mismatches(hostMap.realURLs(in: result), at: "result", bindings: bindings) ?? []).map { "\($0)" }
+            return pattern?.mismatches(hostMap.realURLs(in: result), at: "result", bindings: bindings) ?? []
         case (.result(let result), .error(let expected)):
             let status = result["status"].map { " with status \($0.jsonText)" } ?? ""
-            return ["expected \(expected.className) but the call succeeded\(status)"]
+            return [Mismatch(path: "", message: "expected \(expected.className) but the call succeeded\(status)",
+                             expected: expected.className, actual: "success\(status)")]
         case (.sdkError(let error), .result):
-            return ["expected success but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))"]
+            return [Mismatch(path: "", message: "expected success but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))",
+                             expected: "success", actual: error.className)]
         case (.sdkError(let error), .error(let expected)):
             return mismatches(error, against: expected, hostMap: hostMap)
         }
     }
 
-    private func mismatches(_ error: SDKError, against expected: ErrorExpectation, hostMap: HostMap) -> [String] {
+    private func mismatches(_ error: SDKError, against expected: ErrorExpectation, hostMap: HostMap) -> [Mismatch] {
         guard error.className == expected.className else {
-            return ["expected \(expected.className) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))"]
+            return [Mismatch(path: "", message: "expected \(expected.className) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))",
+                             expected: expected.className, actual: error.className)]
         }
-        var found: [String] = []
+        var found: [Mismatch] = []
         let missing = expected.ancestors.filter { !error.ancestors.contains($0) }
         if !missing.isEmpty {
-            found.append("\(error.className) is not a subclass of \(missing.joined(separator: ", ")) (its ancestors: \(error.ancestors.joined(separator: ", ")))")
+            found.append(Mismatch(path: "error.ancestors",
+                                  message: "\(error.className) is not a subclass of \(missing.joined(separator: ", ")) (its ancestors: \(error.ancestors.joined(separator: ", ")))",
+                                  expected: missing.joined(separator: ", "), actual: error.ancestors.joined(separator: ", ")))
         }
         if let pattern = expected.message {
-            found += pattern.mismatches(.string(error.message), at: "error.message", bindings: bindings).map { "\($0)" }
+            found += pattern.mismatches(.string(error.message), at: "error.message", bindings: bindings)
         }
         if let pattern = expected.attributes {
-            found += pattern.mismatches(hostMap.realURLs(in: error.attributes), at: "error.attributes", bindings: bindings).map { "\($0)" }
+            found += pattern.mismatches(hostMap.realURLs(in: error.attributes), at: "error.attributes", bindings: bindings)
         }
         return found
     }
@@ -324,11 +359,13 @@ struct ScenarioRun {
                     actual = hostMap.realURLs(in: .array(try sandbox.store.tokenRequests().map(\.json)))
                 }
             } catch {
-                failures.append("then.\(check.name) (\(check.location)): cannot read the records: \(error)")
+                findings.append(Finding(kind: .then, step: "then.\(check.name)", location: check.location,
+                                        message: "then.\(check.name) (\(check.location)): cannot read the records: \(error)"))
                 continue
             }
             for mismatch in check.pattern.mismatches(actual, at: check.name, bindings: bindings) {
-                failures.append("then (\(check.location)): \(mismatch)")
+                findings.append(Finding(kind: .then, step: "then.\(check.name)", location: check.location, path: mismatch.path,
+                                        expected: mismatch.expected, actual: mismatch.actual, message: "then (\(check.location)): \(mismatch)"))
             }
         }
     }
@@ -341,10 +378,10 @@ struct ScenarioRun {
             let sources = [("the driver's results (stdout)", await driver.stdout), ("the driver's stderr (SDK logs)", driverLog),
                            ("the vault's audit records", audit)]
             for finding in scanner.scan(sources) {
-                failures.append("token leak: \(finding)")
+                add(.leak, "token leak: \(finding)")
             }
         } catch {
-            failures.append("token leak check: cannot read the sandbox's secrets: \(error)")
+            add(.leak, "token leak check: cannot read the sandbox's secrets: \(error)")
         }
     }
 }

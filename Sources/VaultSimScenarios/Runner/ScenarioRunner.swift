@@ -65,9 +65,8 @@ public struct ScenarioRunner: Sendable {
         var run = ScenarioRun(scenario: scenario, runner: self)
         await run.execute()
         return ScenarioResult(
-            scenarioID: scenario.id, title: scenario.title, location: scenario.location,
-            verdict: run.skipReason != nil ? .skipped : (run.failures.isEmpty ? .passed : .failed),
-            failures: run.skipReason.map { [$0] } ?? run.failures, duration: ContinuousClock.now - start,
-            sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure)
+            scenarioID: scenario.id, title: scenario.title, location: scenario.location, tags: scenario.tags, covers: scenario.covers,
+            verdict: run.verdict, findings: run.findings, skipReason: run.skipReason, steps: run.steps,
+            duration: ContinuousClock.now - start, sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure)
     }
 }

@@ -10,18 +10,31 @@ struct StepContext: Sendable {
     let callTimeout: Duration
     let opened: OpenedSessions
 
-    func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> ScenarioRun.StepOutcome {
+    /// Carries out one step and times it.
+    func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> ScenarioRun.Performed {
+        let start = ContinuousClock.now
+        var arguments: JSONValue?
+        let outcome = await act(step, driver: driver, sandbox: sandbox, hostMap: hostMap, arguments: &arguments)
+        return ScenarioRun.Performed(step: step, outcome: outcome, arguments: arguments, start: start, duration: ContinuousClock.now - start)
+    }
+
+    /// Carries out one step; `arguments` is set to what was sent to the driver, if anything.
+    private func act(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap, arguments: inout JSONValue?) async -> ScenarioRun.StepOutcome {
+        func call(_ op: String, _ params: JSONValue, extra: Duration = .zero) async throws -> ScenarioRun.StepOutcome {
+            arguments = params
+            return .reply(try await driver.call(op, params: params, timeout: callTimeout + extra))
+        }
         do {
             switch step.action {
             case .request(let params):
                 var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
                 // Without the proxy, real URLs are rewritten to the gateway (and mapped back in results).
                 if runner.options.proxy == nil, let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
-                return .reply(try await driver.call("request", params: .object(resolved), timeout: callTimeout))
+                return try await call("request", .object(resolved))
             case .listGrants(let params):
-                return .reply(try await driver.call("list_grants", params: Placeholders.substitute(params, bindings), timeout: callTimeout))
+                return try await call("list_grants", Placeholders.substitute(params, bindings))
             case .revokeGrant(let params):
-                return .reply(try await driver.call("revoke_grant", params: Placeholders.substitute(params, bindings), timeout: callTimeout))
+                return try await call("revoke_grant", Placeholders.substitute(params, bindings))
             case .providerFault(let fault):
                 sandbox.faults.add(fault)
             case .revokeAtVault(let grant, let reason):
@@ -68,12 +81,11 @@ struct StepContext: Sendable {
                     if case .number(let n)? = params[key] { return n }
                     return fallback
                 }
-                let seconds = number("timeout", 300) + number("poll_interval", 2)
-                return .reply(try await driver.call("connect", params: Placeholders.substitute(params, bindings),
-                                                    timeout: callTimeout + .milliseconds(Int(seconds * 1000))))
+                let polling = number("timeout", 300) + number("poll_interval", 2)
+                let seconds = polling.isFinite ? min(max(polling, 0), 86_400) : 302
+                return try await call("connect", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
             case .createConnectSession(let params):
-                return .reply(try await driver.call("create_connect_session", params: Placeholders.substitute(params, bindings),
-                                                    timeout: callTimeout))
+                return try await call("create_connect_session", Placeholders.substitute(params, bindings))
             case .user(let plan):
                 let user = SimulatedUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, opened: opened, wait: callTimeout)
                 return .reply(.result(try await user.run()))

@@ -1,0 +1,67 @@
+import Foundation
+import VaultSimCore
+import VaultSimProviders
+import VaultSimScenarios
+import VaultSimServer
+
+/// One run of scenarios against one driver, as `vaultsim run` and `vaultsim matrix` make it: a
+/// server (and an intercepting proxy) of its own, the runner, every result.
+struct SuiteSession {
+    let layout: ProjectLayout
+    let driver: DriverCommand
+    var jobs = 1
+    var sdkTimeout: Double = 10
+    var noProxy = false
+
+    /// Prepares the bundled Python driver for `requirement` (its own venv), or the given command.
+    static func driver(_ command: String?, requirement: String?, layout: ProjectLayout) async throws(UserError) -> DriverCommand {
+        let prepared: DriverCommand
+        do {
+            if let command {
+                prepared = try DriverCommand.parse(command)
+            } else {
+                prepared = try await PythonDriverBootstrap(layout: layout, requirement: requirement).ensure(log: { printError($0) })
+            }
+        } catch {
+            // The SDK could not be installed (no network, a version PyPI does not have): infrastructure.
+            throw UserError(message: "cannot prepare the driver: \(error)", code: 3)
+        }
+        if let problem = prepared.executableProblem {
+            throw UserError.badInput("the driver command cannot be run: \(problem)")
+        }
+        return prepared
+    }
+
+    var mode: String { noProxy ? "gateway" : "proxy" }
+
+    /// Runs the scenarios; `onStart` gets the line that says how the SDK reaches the providers.
+    func run(_ scenarios: [Scenario], onStart: (String) -> Void = { _ in },
+             onResult: @escaping @Sendable (ScenarioResult) -> Void) async throws -> RunSummary {
+        let fixtures: FixtureLibrary
+        do { fixtures = try FixtureLibrary(root: layout.fixtures) } catch { throw UserError.badInput("\(error)") }
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
+        let running = try await server.start()
+        var options = ScenarioRunner.Options()
+        options.jobs = jobs
+        options.sdkTimeout = sdkTimeout
+        var proxy: InterceptingProxy?
+        if !noProxy {
+            do {
+                let authority = try LocalCertificateAuthority()
+                let started = InterceptingProxy(server: server, authority: authority)
+                options.proxy = ProxyEnvironment(port: try await started.start(), caFile: authority.certificateFile.path)
+                proxy = started
+            } catch {
+                await running.stop()
+                throw UserError(message: "cannot start the intercepting proxy: \(error) (--no-proxy runs without it)", code: 3)
+            }
+        }
+        onStart(options.proxy.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
+            ?? "real URLs rewritten to the provider gateway (--no-proxy)")
+        let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: driver, options: options)
+        let summary = await runner.run(scenarios, onResult: onResult)
+        await proxy?.stop()
+        await running.stop()
+        return summary
+    }
+}
