@@ -16,6 +16,15 @@ import VaultSimServer
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Benchmarks: load on the vault and providers (the default), or the bundled suite's own time.",
+        subcommands: [BenchLoadCommand.self, BenchSuiteCommand.self],
+        defaultSubcommand: BenchLoadCommand.self)
+}
+
+/// `vaultsim bench [load]`: load on one path of the server.
+struct BenchLoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
         abstract: "Measure signed /sdk/token (or provider calls, direct or through the proxy): throughput, latency, memory.",
         discussion: """
             Starts a server like `vaultsim serve` (a sandbox in SQLite files in WAL mode, journal retention running) \

@@ -84,7 +84,7 @@ struct MatrixCommand: AsyncParsableCommand {
                                    shard: nil, coverage: nil, scenarios: summary.results)
             printLine("vaultsim matrix: \(requirement): \(record.count(.passed)) passed, \(record.count(.failed)) failed, "
                       + "\(record.count(.skipped)) skipped, \(record.count(.errored)) errored")
-            runs.append((String(requirement.dropFirst("alter-sdk==".count)), record))
+            runs.append((String(requirement.dropFirst("alter-sdk==".count)), record.relativized(to: FileManager.default.currentDirectoryPath)))
         }
         let command = (["vaultsim matrix"] + paths + sdk.map { "--sdk \($0)" } + (md.map { ["--md \($0)"] } ?? [])).joined(separator: " ")
         let matrix = CompatibilityMatrix(runs: runs, command: command)

@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             With no paths, runs the bundled suite (scenarios/) against the reference SDK, alter-sdk 0.11.0, \
             through the bundled Python driver (its venv is made on first use in drivers/python/.venv/). \
-            Each scenario gets a fresh sandbox and a fresh driver process. Exit codes: 0 all passed, 1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up), 3 infrastructure (the driver could not start a client: the run stops at the first such scenario and says why once).
+            Each scenario gets a fresh sandbox and a fresh driver process; as many run at once as the machine has cores (--jobs). Exit codes: 0 all passed, 1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up), 3 infrastructure (the driver could not start a client: the run stops at the first such scenario and says why once).
             """)
 
     @Argument(help: "Scenario files or folders (default: the bundled scenarios/).")
@@ -49,8 +49,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run only scenarios with this tag (repeatable: any of them).", valueName: "tag"))
     var tag: [String] = []
 
-    @Option(name: .long, help: "How many scenarios to run at once.")
-    var jobs: Int = 1
+    @Option(name: .long, help: "How many scenarios to run at once (default: the machine's core count).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(name: .long, help: "The SDK's HTTP timeout in seconds (more than 0, at most 3600), unless a scenario sets its own.")
     var sdkTimeout: Double = 10
@@ -161,7 +161,7 @@ struct RunCommand: AsyncParsableCommand {
                                driver: "\(command)", mode: session.mode, startedAt: startedAt,
                                seconds: summary.duration.seconds,
                                shard: sharding.map { RunRecord.Shard(index: $0.0.index, total: $0.0.total) }, coverage: coverage,
-                               scenarios: summary.results)
+                               scenarios: summary.results).relativized(to: FileManager.default.currentDirectoryPath)
         printLine(ConsoleReport.summary(record, style: style))
         try outputs.write(record)
         // Bazel: the status file says this test runner knows the sharding protocol.

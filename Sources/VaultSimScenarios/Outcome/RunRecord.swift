@@ -145,6 +145,34 @@ public struct RunRecord: Codable, Sendable, Equatable {
                    language: info["language"]?.stringValue, languageVersion: info["language_version"]?.stringValue)
     }
 
+    /// The same record with scenario paths under `base` written relative to it (reports name
+    /// files as the repository has them: CI servers link `file` attributes that way).
+    public func relativized(to base: String) -> RunRecord {
+        let prefix = base.hasSuffix("/") ? base : base + "/"
+        func relative(_ text: String) -> String { text.replacingOccurrences(of: prefix, with: "") }
+        func relative(_ location: SourceLocation) -> SourceLocation {
+            SourceLocation(file: relative(location.file), line: location.line, column: location.column)
+        }
+        var copy = self
+        copy.scenarios = scenarios.map { scenario in
+            var scenario = scenario
+            scenario.location = relative(scenario.location)
+            scenario.findings = scenario.findings.map { finding in
+                var finding = finding
+                finding.location = finding.location.map(relative)
+                finding.message = relative(finding.message)
+                return finding
+            }
+            scenario.steps = scenario.steps.map { step in
+                var step = step
+                step.location = relative(step.location)
+                return step
+            }
+            return scenario
+        }
+        return copy
+    }
+
     public func count(_ verdict: ScenarioResult.Verdict) -> Int { scenarios.filter { $0.verdict == verdict }.count }
     public var allPassed: Bool { count(.failed) == 0 && count(.errored) == 0 }
 
