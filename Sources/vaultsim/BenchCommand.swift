@@ -156,13 +156,7 @@ struct BenchLoadCommand: AsyncParsableCommand {
                             sent += 1
                             (request, via, expected) = (next.request, next.throughProxy ? client : direct, next.expected)
                         } else if target == .token {
-                            request.method = .POST
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.headers.add(name: "x-api-key", value: apiKey)
-                            let signature = RequestSigning.sign(method: "POST", path: "/sdk/token", body: body, apiKey: apiKey,
-                                                                timestamp: Int(Date().timeIntervalSince1970), nonce: SecretGenerator.token(32).lowercased())
-                            for (name, value) in signature { request.headers.add(name: name, value: value) }
-                            request.body = .bytes(ByteBuffer(bytes: body))
+                            request = mixed.signedToken(body)
                         } else {
                             request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
                         }

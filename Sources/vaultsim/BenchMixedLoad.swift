@@ -56,7 +56,8 @@ struct MixedLoad: Sendable {
         }
     }
 
-    private func signedToken(_ body: Data) -> HTTPClientRequest {
+    /// A signed `POST /sdk/token` with its own nonce.
+    func signedToken(_ body: Data) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: vaultURL + "/sdk/token")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

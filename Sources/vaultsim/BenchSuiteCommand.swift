@@ -44,9 +44,27 @@ struct BenchSuiteCommand: AsyncParsableCommand {
         var failed: Int
     }
 
+    /// The time a scenario spent in its steps: the union of their intervals, so that the steps of
+    /// a `concurrently` step count once, not once each.
+    static func timeInSteps(_ steps: [StepRecord]) -> Double {
+        let intervals = steps.map { ($0.startedAfter, $0.startedAfter + $0.seconds) }.sorted { $0.0 < $1.0 }
+        var total = 0.0
+        var current: (Double, Double)?
+        for interval in intervals {
+            if let open = current, interval.0 <= open.1 {
+                current = (open.0, max(open.1, interval.1))
+            } else {
+                if let open = current { total += open.1 - open.0 }
+                current = interval
+            }
+        }
+        if let open = current { total += open.1 - open.0 }
+        return total
+    }
+
     /// The figures of one run's results.
     static func figures(_ results: [ScenarioResult], wall: Double, jobs: Int) -> Figures {
-        let inSteps = results.reduce(0.0) { $0 + $1.steps.reduce(0.0) { $0 + $1.seconds } }
+        let inSteps = results.reduce(0.0) { $0 + timeInSteps($1.steps) }
         let scenarioTime = results.reduce(0.0) { $0 + $1.duration.seconds }
         return Figures(wall: wall, floor: inSteps / Double(max(jobs, 1)),
                        overheadPerScenario: results.isEmpty ? 0 : (scenarioTime - inSteps) / Double(results.count),

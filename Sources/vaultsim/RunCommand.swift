@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             With no paths, runs the bundled suite (scenarios/) against the reference SDK, alter-sdk 0.11.0, \
             through the bundled Python driver (its venv is made on first use in drivers/python/.venv/). \
-            Each scenario gets a fresh sandbox and a fresh driver process; as many run at once as the machine has cores (--jobs). Exit codes: 0 all passed, 1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up), 3 infrastructure (the driver could not start a client: the run stops at the first such scenario and says why once).
+            Each scenario gets a fresh sandbox and a fresh SDK client (a driver that says it is reusable serves one scenario after another: one process per job); as many run at once as the machine has cores (--jobs). Exit codes: 0 all passed, 1 any failed, 2 bad input (a malformed scenario, a bad option, a driver that cannot be set up), 3 infrastructure (the driver could not start a client: the run stops at the first such scenario and says why once).
             """)
 
     @Argument(help: "Scenario files or folders (default: the bundled scenarios/).")

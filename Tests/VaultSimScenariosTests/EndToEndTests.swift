@@ -167,6 +167,27 @@ struct EndToEndTests {
         #expect(!failed.driverLog.contains("Traceback"), "\(failed.driverLog)")
     }
 
+    /// One driver process per job serves scenario after scenario (a fresh client each, through
+    /// `init` and `end_scenario`), each scenario keeping only its own part of the SDK's log.
+    @Test func aReusableDriverServesOneScenarioAfterAnotherWithItsOwnLog() async throws {
+        let scenarios = try ["errors/unknown-grant.yaml", "managed-secrets/bearer.yaml", "managed-secrets/basic-auth.yaml"].map { try EndToEnd.bundled($0) }
+        let driver = try await EndToEnd.pythonDriver.value
+        let reused = try await EndToEnd.run(scenarios, driver: driver, proxy: true)
+        #expect(reused.results.allSatisfy { $0.passed }, "\(reused.results.map(\.failures))")
+        let pids = Set(reused.results.compactMap { $0.sdk?["pid"]?.intValue })
+        #expect(pids.count == 1, "one process for the three scenarios: \(pids)")
+        for result in reused.results {
+            #expect(result.driverLog.contains("ALTER_BASE_URL uses http://127.0.0.1"), "each log holds its own client's start: \(result.driverLog)")
+            #expect(result.driverLog.components(separatedBy: "ALTER_BASE_URL uses").count == 2, "and only its own: \(result.driverLog)")
+            #expect(!result.driverLog.contains("vaultsim-end-of-scenario"))
+        }
+        var fresh = ScenarioRunner.Options()
+        fresh.reuseDrivers = false
+        let separate = try await EndToEnd.run(scenarios, driver: driver, options: fresh, proxy: true)
+        #expect(separate.results.allSatisfy { $0.passed })
+        #expect(Set(separate.results.compactMap { $0.sdk?["pid"]?.intValue }).count == 3)
+    }
+
     @Test func leakedAPIKeyInTheSDKLogFailsTheScenario() async throws {
         let scenario = try EndToEnd.bundled("errors/unknown-grant.yaml") { text in
             // The fake driver answers every call with a 200, so expect that and keep only the leak to fail on.

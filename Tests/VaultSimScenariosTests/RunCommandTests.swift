@@ -13,33 +13,44 @@ struct RunCommandTests {
     static var binary: String { EndToEnd.root.appendingPathComponent(".build/debug/vaultsim").path }
 
     /// Each scenario's line reaches a pipe as the scenario ends, not when the process exits; a
-    /// run of chosen files prints no contract coverage.
+    /// run of chosen files prints no contract coverage. The second scenario's driver waits for
+    /// a gate the test opens only once it has read the first scenario's line: with output held
+    /// in a buffer until exit, the line could not come before the gate gave up (20 s), and the
+    /// second driver would refuse to start.
     @Test func linesReachAPipeAsScenariosEndAndPartialRunsPrintNoCoverage() async throws {
-        _ = try await EndToEnd.pythonDriver.value   // the venv, made once, before anything is timed
-        let scenarios = ["scenarios/errors/unknown-grant.yaml", "scenarios/managed-secrets/bearer.yaml", "scenarios/managed-secrets/basic-auth.yaml"]
-            .map { EndToEnd.root.appendingPathComponent($0).path }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-pipe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let scenarios = try ["first", "second"].map { name -> String in
+            let file = dir.appendingPathComponent("\(name).yaml")
+            try "vaultsim: 1\nid: \(name)\nsteps:\n  - advance_clock: 1s\n".write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+        let gate = dir.appendingPathComponent("gate")
+        let driver = "python3 -u " + EndToEnd.root.appendingPathComponent("Tests/VaultSimScenariosTests/drivers/gate_driver.py").path + " " + gate.path
         let result = try await Subprocess.run(
-            .path(FilePath(Self.binary)), arguments: Arguments(["run", "--no-proxy"] + scenarios),
+            .path(FilePath(Self.binary)), arguments: Arguments(["run", "--no-proxy", "--jobs", "1", "--driver", driver] + scenarios),
             workingDirectory: FilePath(EndToEnd.root.path), input: .none, output: .sequence, error: .discarded
         ) { execution in
             var lines: [String] = []
-            var aliveAtFirstResult: Bool?
+            var gateOpenedAt: ContinuousClock.Instant?
             for try await line in execution.standardOutput.strings() {
                 lines.append(line)
-                if aliveAtFirstResult == nil, line.hasPrefix("PASSED") || line.hasPrefix("FAILED") {
-                    // Two more scenarios are still to run: the process must be running still.
-                    let state = (try? String(contentsOfFile: "/proc/\(execution.processIdentifier.value)/stat", encoding: .utf8))
-                        .flatMap { $0.split(separator: ")").last?.split(separator: " ").first }
-                    aliveAtFirstResult = state.map { $0 != "Z" && $0 != "X" } ?? false
+                if gateOpenedAt == nil, line.hasPrefix("PASSED") || line.hasPrefix("FAILED") {
+                    gateOpenedAt = ContinuousClock.now
+                    FileManager.default.createFile(atPath: gate.path, contents: nil)
                 }
             }
-            return (lines, aliveAtFirstResult)
+            return (lines, gateOpenedAt.map { ContinuousClock.now - $0 })
         }
-        let (lines, alive) = result.closureResult
-        #expect(alive == true, "the first scenario's line arrived only once the run had ended: \(lines)")
-        #expect(lines.contains("3 scenarios in") == false && lines.contains { $0.hasPrefix("3 scenarios in ") }, "\(lines)")
+        let (lines, afterGate) = result.closureResult
+        #expect(result.terminationStatus == .exited(0), "\(lines)")
+        #expect(lines.first { $0.hasPrefix("PASSED") }?.contains("first") == true, "\(lines)")
+        // The run went on after the gate opened: the first line came while the second scenario waited.
+        #expect(lines.contains { $0.hasPrefix("PASSED") && $0.contains("second") }, "\(lines)")
+        #expect(afterGate.map { $0 > .zero } == true)
+        #expect(lines.contains { $0.hasPrefix("2 scenarios in ") }, "\(lines)")
         #expect(!lines.contains { $0.hasPrefix("Contract coverage") }, "\(lines)")
-        #expect(result.terminationStatus == .exited(0))
     }
 
     @Test func aDriverThatCannotStartIsReportedOnceWithExit3() async throws {

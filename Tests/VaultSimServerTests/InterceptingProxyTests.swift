@@ -96,14 +96,7 @@ struct InterceptingProxyTests {
                 pass
             sys.stdout.write(repr(data))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try await PythonScript.run(script)
         #expect(output == #"b'HTTP/1.1 200 Connection Established\r\n\r\n'"#, "the proxy answered \(output)")
     }
 
@@ -136,14 +129,7 @@ struct InterceptingProxyTests {
             print(send(b"GET ftp://x/ HTTP/1.1\\r\\n\\r\\n"))
             print(send(b"CONNECT www.googleapis.com:443 HTTP/1.1\\r\\nProxy-Authorization: Basic \(Data("\(vault.sandbox.id):x".utf8).base64EncodedString())\\r\\n\\r\\nnot a TLS hello\\r\\n"))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        process.waitUntilExit()
+        let lines = try await PythonScript.run(script).split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count >= 5, "\(lines)")
         #expect(lines.first.map { !$0.hasPrefix("HTTP/1.1 2") } == true, "garbage got \(lines)")
         #expect(lines.dropFirst().first == "HTTP/1.1 400 Bad Request", "\(lines)")

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 import VaultSimCore
 import VaultSimProviders
@@ -164,5 +165,27 @@ struct SDKRoutesTests {
         let (status, json, _) = try await post("/sdk/auth/session", "{}")
         #expect(status == 501)
         #expect(json["detail"]?["error"] == "not_simulated")
+    }
+}
+
+/// `serve` logs a refused key by its first characters, so a developer can tell a key of another
+/// `--db` from a typo, and never logs the key itself.
+struct UnknownKeyLogTests {
+    @Test func aRefusedKeyIsLoggedByItsPrefixOnly() async throws {
+        let log = CapturedLog()
+        var logger = Logger(label: "unknown-key") { _ in CapturingLogHandler(log: log) }
+        logger.logLevel = .info
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: SharedTestServer.fixtures, logger: logger)
+        _ = try server.createSandbox(name: "keys")
+        let other = SecretGenerator.apiKey()
+        let status = try await server.application(host: "127.0.0.1", port: 0).test(.router) { client in
+            try await client.execute(uri: "/sdk/oauth/grants/list", method: .post,
+                                     headers: SDKRoutesTests.signed("/sdk/oauth/grants/list", body: "{}", apiKey: other),
+                                     body: ByteBuffer(string: "{}")) { $0.status.code }
+        }
+        #expect(status == 401)
+        let text = log.text
+        #expect(text.contains("refused an unknown API key") && text.contains(String(other.prefix(14))), "\(text)")
+        #expect(!text.contains(other))
     }
 }

@@ -141,6 +141,16 @@ class Driver:
                                 f"{SUPPORTED_API}. Choose such an SDK with --sdk alter-sdk==0.11.0, or a driver "
                                 "for this SDK with --driver CMD")
         base_url, api_key = need(params, "base_url"), need(params, "api_key")
+        # A reused driver gets each scenario's environment here (its proxy names the sandbox);
+        # the SDK reads it when the client is made.
+        env = params.get("env", {})
+        if not isinstance(env, dict):
+            raise ProtocolError("env must be an object of names to strings (or null to unset)")
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[str(name)] = str(value)
         os.environ["ALTER_BASE_URL"] = base_url
         self.vault = AlterVault(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))
         return {
@@ -151,6 +161,9 @@ class Driver:
             "sdk_path": alter_sdk.__file__,
             "protocol": PROTOCOL,
             "capabilities": capabilities(),
+            # One process may serve many scenarios: end_scenario, then init again.
+            "reusable": True,
+            "pid": os.getpid(),
         }
 
     async def op_request(self, params):
@@ -199,6 +212,22 @@ class Driver:
 
     async def op_close(self, params):
         await self.client().close()
+        return {}
+
+    async def op_end_scenario(self, params):
+        """Forgets the scenario's client (closing it if still open) so the next init makes a fresh
+        one, then writes the runner's mark on stderr: everything logged before it was this
+        scenario's."""
+        vault, self.vault = self.vault, None
+        if vault is not None:
+            try:
+                await vault.close()
+            except Exception:
+                pass
+        mark = params.get("mark")
+        if isinstance(mark, str):
+            sys.stderr.write(f"\n{mark}\n")
+            sys.stderr.flush()
         return {}
 
     # -- dispatch --------------------------------------------------------------------------

@@ -315,6 +315,39 @@ public actor DriverProcess {
     /// Everything the driver wrote on stderr (the SDK's log).
     public var stderr: String { stderrLines.joined(separator: "\n") }
 
+    // MARK: One process, many scenarios
+
+    /// How many lines each stream has so far: where the next scenario's output begins.
+    public var checkpoint: (stdout: Int, stderr: Int) { (stdoutLines.count, stderrLines.count) }
+
+    /// The stderr lines since a checkpoint (all a driver that served one scenario wrote).
+    public func stderr(since checkpoint: Int) -> String {
+        stderrLines.dropFirst(min(checkpoint, stderrLines.count)).joined(separator: "\n")
+    }
+
+    /// The stdout lines since a checkpoint.
+    public func stdout(since checkpoint: Int) -> String {
+        stdoutLines.dropFirst(min(checkpoint, stdoutLines.count)).joined(separator: "\n")
+    }
+
+    /// The stderr lines since a checkpoint and before `mark` (a line the driver wrote when asked
+    /// to end the scenario), waiting up to `timeout` for the mark to arrive (stderr is read apart
+    /// from the replies). Nil when the mark never came.
+    public func stderr(since checkpoint: Int, until mark: String, timeout: Duration) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let lines = stderrLines.dropFirst(min(checkpoint, stderrLines.count))
+            if let end = lines.firstIndex(of: mark) {
+                // The blank line the driver writes before its mark is its own, not the SDK's.
+                var text = Array(lines[..<end])
+                if text.last == "" { text.removeLast() }
+                return text.joined(separator: "\n")
+            }
+            if ContinuousClock.now >= deadline || exitStatus != nil { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Every line the driver wrote on stdout.
     public var stdout: String { stdoutLines.joined(separator: "\n") }
 

@@ -21,8 +21,8 @@ struct ScenarioRun {
     /// `request` steps that returned a provider's answer.
     private var answeredRequests = 0
 
-    /// When the scenario started, for the steps' offsets.
-    private let started = ContinuousClock.now
+    /// When the scenario began, for the steps' offsets.
+    private let beganAt = ContinuousClock.now
 
     init(scenario: Scenario, runner: ScenarioRunner) {
         self.scenario = scenario
@@ -40,7 +40,12 @@ struct ScenarioRun {
         findings.append(Finding(kind: kind, step: step, location: location, message: message))
     }
 
-    mutating func execute() async {
+    /// What the driver wrote on stdout during this scenario (its replies), for the leak check.
+    private var driverOutput = ""
+
+    /// Runs the scenario. With a pool, a driver that says it is `reusable` serves it if one is
+    /// idle, and goes back to the pool when the scenario ends cleanly; one that failed is shut down.
+    mutating func execute(pool: DriverPool? = nil) async {
         let registry = runner.server.registry
         let sandbox: Sandbox
         do {
@@ -58,14 +63,16 @@ struct ScenarioRun {
         }
         let hostMap = HostMap(serverURL: runner.serverURL, sandboxID: sandbox.id, mapsBack: runner.options.proxy == nil)
         var command = runner.driver
-        if let proxy = runner.options.proxy {
-            // Proxy mode: the SDK reaches the real URLs through VaultSim's intercepting proxy.
-            command.environment.merge(proxy.environment(sandboxID: sandbox.id)) { _, new in new }
-        }
-        let driver = await DriverProcess.launch(command)
+        // Proxy mode: the SDK reaches the real URLs through VaultSim's intercepting proxy, which
+        // the sandbox's proxy credentials name (given at launch, and again in `init` for a reused driver).
+        let proxyEnvironment = runner.options.proxy?.environment(sandboxID: sandbox.id)
+        if let proxyEnvironment { command.environment.merge(proxyEnvironment) { _, new in new } }
+        let driver: DriverProcess
+        if let idle = await pool?.take() { driver = idle } else { driver = await DriverProcess.launch(command) }
+        let checkpoint = await driver.checkpoint
 
-        let started = await start(driver, sandbox: sandbox)
-        if started {
+        let clientStarted = await start(driver, sandbox: sandbox, environment: pool == nil ? nil : proxyEnvironment)
+        if clientStarted {
             for step in scenario.steps {
                 guard await perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap) else { break }
             }
@@ -77,8 +84,17 @@ struct ScenarioRun {
                 }
             }
         }
+        if let pool, clientStarted, let log = await endForReuse(driver, since: checkpoint.stderr) {
+            driverLog = log
+            driverOutput = await driver.stdout(since: checkpoint.stdout)
+            await pool.give(driver)
+            if skipReason == nil { await checkLeaks(sandbox: sandbox) }
+            judgeConditions(sandbox: sandbox, hostMap: hostMap)
+            return
+        }
         await driver.shutdown()
-        driverLog = await driver.stderr
+        driverLog = await driver.stderr(since: checkpoint.stderr)
+        driverOutput = await driver.stdout(since: checkpoint.stdout)
         // The protocol asks a driver to exit 0 once stdin closes; anything else is a driver fault
         // (unless it was already reported, e.g. a crash mid-step).
         if skipReason == nil, await !driver.exitedCleanly, let failure = await driver.driverFailure,
@@ -90,15 +106,30 @@ struct ScenarioRun {
         }
         // A scenario whose client never started has nothing to judge but its leaks: its faults
         // and `then` checks would only repeat that it never ran.
-        if skipReason == nil, started {
-            for (fault, fired) in sandbox.faults.unfired + sandbox.vaultFaults.unfired {
-                let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
-                add(.fault, "fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
-            }
-            checkProxyWasUsed(sandbox)
-            checkThen(sandbox: sandbox, hostMap: hostMap)
+        if clientStarted { judgeConditions(sandbox: sandbox, hostMap: hostMap) }
+        if skipReason == nil { await checkLeaks(sandbox: sandbox) }
+    }
+
+    /// The faults that never fired, the proxy check and the `then` checks.
+    private mutating func judgeConditions(sandbox: Sandbox, hostMap: HostMap) {
+        guard skipReason == nil else { return }
+        for (fault, fired) in sandbox.faults.unfired + sandbox.vaultFaults.unfired {
+            let declared = fault.times.map { "\($0) time\($0 == 1 ? "" : "s")" } ?? "at least once"
+            add(.fault, "fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
         }
-        if skipReason == nil { await checkLeaks(sandbox: sandbox, driver: driver) }
+        checkProxyWasUsed(sandbox)
+        checkThen(sandbox: sandbox, hostMap: hostMap)
+    }
+
+    /// Ends the scenario on a reusable driver that is still healthy: it forgets the scenario's
+    /// client and writes a mark on stderr. Returns the scenario's stderr (up to the mark), or nil
+    /// when the driver cannot be reused (it is then shut down as usual).
+    private func endForReuse(_ driver: DriverProcess, since stderrStart: Int) async -> String? {
+        guard sdkInfo?["reusable"]?.boolValue == true, await driver.driverFailure == nil, await !driver.stderrOverflowed else { return nil }
+        let mark = "vaultsim-end-of-scenario-\(SecretGenerator.token(16))"
+        guard case .result? = try? await driver.call("end_scenario", params: ["mark": .string(mark)], timeout: callTimeout) else { return nil }
+        // Everything since this scenario's start: the checkpoint taken before `init`.
+        return await driver.stderr(since: stderrStart, until: mark, timeout: .seconds(5))
     }
 
     private var callTimeout: Duration {
@@ -150,8 +181,8 @@ struct ScenarioRun {
         }
     }
 
-    /// Sends `init`; false when the scenario cannot go on.
-    private mutating func start(_ driver: DriverProcess, sandbox: Sandbox) async -> Bool {
+    /// Sends `init` (with the scenario's `environment` for a reused driver); false when the scenario cannot go on.
+    private mutating func start(_ driver: DriverProcess, sandbox: Sandbox, environment: [String: String]?) async -> Bool {
         let client = scenario.given.client
         var params: [String: JSONValue] = [
             "protocol": 1,
@@ -161,6 +192,7 @@ struct ScenarioRun {
         ]
         if let caller = client.caller { params["caller"] = .string(caller) }
         if let callerType = client.callerType { params["caller_type"] = .string(callerType) }
+        if let environment { params["env"] = .object(environment.mapValues(JSONValue.string)) }
         do {
             switch try await driver.call("init", params: .object(params), timeout: runner.options.startTimeout) {
             case .result(let info):
@@ -276,7 +308,7 @@ struct ScenarioRun {
         }
         steps.append(StepRecord(id: step.id, op: step.action.name, location: step.location,
                                 arguments: performed.arguments.map { hostMap.realURLs(in: $0) }, answer: answer,
-                                startedAfter: (performed.start - started).seconds, seconds: performed.duration.seconds,
+                                startedAfter: (performed.start - beganAt).seconds, seconds: performed.duration.seconds,
                                 passed: findings.count == before))
         return goOn
     }
@@ -371,11 +403,11 @@ struct ScenarioRun {
     }
 
     /// Every secret the sandbox issued, searched in what the app saw and what the vault stored.
-    private mutating func checkLeaks(sandbox: Sandbox, driver: DriverProcess) async {
+    private mutating func checkLeaks(sandbox: Sandbox) async {
         do {
             let scanner = LeakScanner(secrets: try runner.server.allSecrets(sandbox).map { LeakScanner.Secret(label: $0.label, value: $0.value) })
             let audit = try sandbox.store.auditRecords().map(\.payloadJSON).joined(separator: "\n")
-            let sources = [("the driver's results (stdout)", await driver.stdout), ("the driver's stderr (SDK logs)", driverLog),
+            let sources = [("the driver's results (stdout)", driverOutput), ("the driver's stderr (SDK logs)", driverLog),
                            ("the vault's audit records", audit)]
             for finding in scanner.scan(sources) {
                 add(.leak, "token leak: \(finding)")

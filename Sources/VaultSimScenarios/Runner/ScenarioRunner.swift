@@ -2,9 +2,10 @@ import Foundation
 import VaultSimCore
 import VaultSimServer
 
-/// Runs scenarios: for each one a fresh sandbox and a fresh driver process, the steps in order,
-/// the `then` checks and the zero-token-leak check, and a verdict. A driver that crashes, hangs
-/// or babbles fails its scenario (with the reason) and the run goes on.
+/// Runs scenarios: for each one a fresh sandbox and a fresh SDK client (a driver process of its
+/// own, or an idle one of the pool when the driver is `reusable`), the steps in order, the `then`
+/// checks and the zero-token-leak check, and a verdict. A driver that crashes, hangs or babbles
+/// fails its scenario (with the reason), is not reused, and the run goes on.
 public struct ScenarioRunner: Sendable {
     public struct Options: Sendable {
         /// The SDK's own HTTP timeout (seconds) unless a scenario sets one.
@@ -15,6 +16,9 @@ public struct ScenarioRunner: Sendable {
         public var callGrace: Duration = .seconds(15)
         /// Scenarios run at once.
         public var jobs: Int = 1
+        /// Let a driver that says it is `reusable` serve one scenario after another (one process
+        /// per job); false: a fresh process for every scenario.
+        public var reuseDrivers = true
         /// The intercepting proxy drivers use to reach the real provider URLs; nil: URLs are
         /// rewritten to the gateway instead (`--no-proxy`, for SDKs that cannot use a proxy).
         public var proxy: ProxyEnvironment?
@@ -38,13 +42,14 @@ public struct ScenarioRunner: Sendable {
     public func run(_ scenarios: [Scenario], onResult: @escaping @Sendable (ScenarioResult) -> Void = { _ in }) async -> RunSummary {
         let start = ContinuousClock.now
         var results = [ScenarioResult?](repeating: nil, count: scenarios.count)
+        let pool = options.reuseDrivers ? DriverPool() : nil
         await withTaskGroup(of: (Int, ScenarioResult).self) { group in
             var next = 0
             func addNext() {
                 guard next < scenarios.count else { return }
                 let index = next
                 next += 1
-                group.addTask { (index, await self.run(scenarios[index])) }
+                group.addTask { (index, await self.run(scenarios[index], pool: pool)) }
             }
             for _ in 0..<min(max(1, options.jobs), max(1, scenarios.count)) { addNext() }
             var stopped = false
@@ -56,17 +61,39 @@ public struct ScenarioRunner: Sendable {
                 if !stopped { addNext() }
             }
         }
+        await pool?.shutdownAll()
         return RunSummary(results: results.compactMap { $0 }, duration: ContinuousClock.now - start)
     }
 
-    /// Runs one scenario in its own sandbox with its own driver.
-    public func run(_ scenario: Scenario) async -> ScenarioResult {
+    /// Runs one scenario in its own sandbox, with its own driver or an idle one of `pool`.
+    public func run(_ scenario: Scenario) async -> ScenarioResult { await run(scenario, pool: nil) }
+
+    func run(_ scenario: Scenario, pool: DriverPool?) async -> ScenarioResult {
         let start = ContinuousClock.now
         var run = ScenarioRun(scenario: scenario, runner: self)
-        await run.execute()
+        await run.execute(pool: pool)
         return ScenarioResult(
             scenarioID: scenario.id, title: scenario.title, location: scenario.location, tags: scenario.tags, covers: scenario.covers,
             verdict: run.verdict, findings: run.findings, skipReason: run.skipReason, steps: run.steps,
             duration: ContinuousClock.now - start, sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure)
+    }
+}
+
+/// Idle drivers that said they are `reusable`, one per job at most: a scenario takes one if
+/// there is one (a fresh SDK client, its own environment, through `init`), and gives it back
+/// once it ended cleanly. Starting Python and importing the SDK once per job rather than once
+/// per scenario is most of a scenario's overhead.
+actor DriverPool {
+    private var idle: [DriverProcess] = []
+
+    func take() -> DriverProcess? { idle.popLast() }
+
+    func give(_ driver: DriverProcess) { idle.append(driver) }
+
+    /// Closes every idle driver's stdin (they exit) at the end of the run.
+    func shutdownAll() async {
+        let drivers = idle
+        idle = []
+        for driver in drivers { await driver.shutdown() }
     }
 }
