@@ -46,6 +46,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A JSON report of an earlier run: shards are balanced by its scenarios' durations instead of by count.", valueName: "file"))
     var durations: String?
 
+    @Option(name: .long, help: ArgumentHelp("The seed of the order scenarios start in (0–999999999; default: a new one, printed and kept in the reports). The same seed repeats the order.", valueName: "n"))
+    var seed: Int?
+
     @Option(name: .long, help: ArgumentHelp("Run only scenarios with this tag (repeatable: any of them).", valueName: "tag"))
     var tag: [String] = []
 
@@ -71,6 +74,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if let seed, !RunOrder.seedRange.contains(seed) { throw ValidationError("--seed must be 0–999999999, got \(seed)") }
         if let sdk {
             guard driver == nil else { throw ValidationError("--sdk picks the SDK of the bundled driver; it does not go with --driver") }
             guard sdk.wholeMatch(of: /alter-sdk==[0-9A-Za-z.+\-]+/) != nil else {
@@ -136,13 +140,15 @@ struct RunCommand: AsyncParsableCommand {
         let command = try await SuiteSession.driver(driver, requirement: sdk, layout: layout)
         let session = SuiteSession(layout: layout, driver: command, jobs: jobs, sdkTimeout: sdkTimeout, noProxy: noProxy)
         let startedAt = Date()
+        let seed = self.seed ?? RunOrder.randomSeed()
         printLine("vaultsim: \(ConsoleReport.plural(scenarios.count, "scenario")), driver: \(command)")
+        printLine("vaultsim: order seed \(seed) (--seed \(seed) starts them in the same order)")
         if let (spec, source) = sharding {
             printLine("vaultsim: shard \(spec) (from \(source.rawValue)) of \(ConsoleReport.plural(chosen.count, "scenario"))")
         }
         let verbose = self.verbose
         let style = ConsoleReport.Style.forStandardOutput()
-        let summary = try await session.run(scenarios, onStart: { printLine("vaultsim: " + $0) }) { result in
+        let summary = try await session.run(RunOrder.shuffled(scenarios, seed: seed), onStart: { printLine("vaultsim: " + $0) }) { result in
             printLine(ConsoleReport.line(for: result, style: style))
             if verbose, !result.passed, !result.driverLog.isEmpty {
                 printLine("        driver log:\n          " + result.driverLog.replacingOccurrences(of: "\n", with: "\n          "))
@@ -158,7 +164,7 @@ struct RunCommand: AsyncParsableCommand {
             paths.isEmpty || requireCoverage ? catalogue.record(scenarios, results: summary.results) : nil
         }
         let record = RunRecord(vaultsim: VaultSimCommand.version, suite: chosen.map(\.id), sdk: RunRecord.sdk(from: summary.results),
-                               driver: "\(command)", mode: session.mode, startedAt: startedAt,
+                               driver: "\(command)", mode: session.mode, seed: seed, startedAt: startedAt,
                                seconds: summary.duration.seconds,
                                shard: sharding.map { RunRecord.Shard(index: $0.0.index, total: $0.0.total) }, coverage: coverage,
                                scenarios: summary.results).relativized(to: FileManager.default.currentDirectoryPath)

@@ -56,7 +56,7 @@ enum ReportSamples {
         RunRecord(vaultsim: "vaultsim 0.3.0 (wire-compatible with alter-sdk 0.11.0)",
                   suite: scenarios.map(\.scenarioID), sdk: RunRecord.sdk(from: scenarios),
                   driver: "/venv/bin/python -u drivers/python/driver.py", mode: "proxy",
-                  machine: RunRecord.Machine(cores: 2, os: "Linux 6.1.0", arch: "x86_64"),
+                  machine: RunRecord.Machine(cores: 2, os: "Linux 6.1.0", arch: "x86_64"), seed: 424_242,
                   startedAt: Date(timeIntervalSince1970: 1_796_621_100), seconds: 1.3051, shard: nil,
                   coverage: RunRecord.Coverage(covered: 2, total: 4, uncovered: [["C44", "Connect opens a popup", "(PROTOCOL.md §9)"],
                                                                                    ["readme.audit", "Audit records", "(alter-sdk 0.11.0 README)"]]),

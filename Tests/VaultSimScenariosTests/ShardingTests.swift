@@ -58,6 +58,15 @@ struct ShardingTests {
         #expect(throws: Sharding.Problem.self) { try Sharding.resolve(option: nil, shards: 3, environment: [:]) }
     }
 
+    @Test func theOrderIsShuffledBySeedTheSameEveryTime() {
+        let first = RunOrder.shuffled(Self.ids, seed: 7)
+        #expect(first.sorted() == Self.ids.sorted(), "a permutation")
+        #expect(first != Self.ids, "shuffled")
+        #expect(RunOrder.shuffled(Self.ids, seed: 7) == first, "the same seed, the same order")
+        #expect(RunOrder.shuffled(Self.ids, seed: 8) != first)
+        #expect(RunOrder.shuffled([String](), seed: 1).isEmpty && RunOrder.shuffled(["a"], seed: 1) == ["a"])
+    }
+
     // MARK: real runs
 
     static var binary: String { EndToEnd.root.appendingPathComponent(".build/debug/vaultsim").path }

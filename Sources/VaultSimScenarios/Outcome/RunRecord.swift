@@ -85,6 +85,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
     /// `proxy` (real URLs through the intercepting proxy) or `gateway` (`--no-proxy`).
     public var mode: String
     public var machine: Machine
+    /// The seed of the order the scenarios started in (`--seed` repeats it); nil when they ran in
+    /// the order given.
+    public var seed: Int?
     public var startedAt: String
     public var seconds: Double
     /// The shards this record holds (one; several once merged), nil for an unsharded run.
@@ -92,7 +95,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var coverage: Coverage?
     public var scenarios: [ScenarioResult]
 
-    public init(vaultsim: String, suite: [String], sdk: SDK?, driver: String, mode: String, machine: Machine = .current,
+    public init(vaultsim: String, suite: [String], sdk: SDK?, driver: String, mode: String, machine: Machine = .current, seed: Int? = nil,
                 startedAt: Date, seconds: Double, shard: Shard?, coverage: Coverage?, scenarios: [ScenarioResult]) {
         self.format = Self.format
         self.vaultsim = vaultsim
@@ -102,15 +105,17 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.driver = driver
         self.mode = mode
         self.machine = machine
+        self.seed = seed
         self.startedAt = startedAt.rfc3339
         self.seconds = (seconds * 1000).rounded() / 1000
         self.shards = shard.map { [$0] }
         self.coverage = coverage
-        self.scenarios = scenarios
+        // Listed by id, whatever order they ran in.
+        self.scenarios = scenarios.sorted { $0.scenarioID < $1.scenarioID }
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, vaultsim, suite, sdk, driver, mode, machine, seconds, shards, coverage, scenarios
+        case format, vaultsim, suite, sdk, driver, mode, machine, seed, seconds, shards, coverage, scenarios
         case suiteSize = "suite_size"
         case startedAt = "started_at"
     }
@@ -126,6 +131,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         try c.encode(driver, forKey: .driver)
         try c.encode(mode, forKey: .mode)
         try c.encode(machine, forKey: .machine)
+        try c.encode(seed, forKey: .seed)
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(seconds, forKey: .seconds)
         try c.encode(shards, forKey: .shards)

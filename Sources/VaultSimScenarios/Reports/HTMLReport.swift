@@ -23,7 +23,7 @@ public enum HTMLReport {
             <header>
             <h1>VaultSim report <small>\(escape(sdk))</small></h1>
             <p class="meta">\(escape(record.vaultsim)) · driver <code>\(escape(record.driver))</code> · \(escape(record.mode)) mode · \
-            \(record.machine.cores) cores, \(escape(record.machine.os)) \(escape(record.machine.arch)) · started \(escape(record.startedAt)) · \
+            \(record.machine.cores) cores, \(escape(record.machine.os)) \(escape(record.machine.arch))\(record.seed.map { " · order seed \($0)" } ?? "") · started \(escape(record.startedAt)) · \
             \(String(format: "%.1f", record.seconds)) s\(record.shards.map { " · shards " + $0.map { "\($0.index)/\($0.total)" }.joined(separator: ", ") } ?? "")</p>
             <p class="totals" id="totals">
             """

@@ -18,6 +18,7 @@ public enum JUnitReport {
         xml += "    <properties>\n"
         var properties: [(String, String)] = [("vaultsim", record.vaultsim), ("driver", record.driver), ("mode", record.mode), ("suite", record.suite)]
         if let sdk = record.sdk { properties += [("sdk.name", sdk.name), ("sdk.version", sdk.version)] }
+        if let seed = record.seed { properties.append(("seed", String(seed))) }
         if let shards = record.shards { properties.append(("shards", shards.map { "\($0.index)/\($0.total)" }.joined(separator: ","))) }
         for (name, value) in properties { xml += "      <property name=\"\(escape(name))\" value=\"\(escape(value))\"/>\n" }
         xml += "    </properties>\n"
