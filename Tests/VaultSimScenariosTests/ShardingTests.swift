@@ -1,6 +1,7 @@
 import Foundation
 import Subprocess
 import Testing
+import XMLCoder
 @testable import VaultSimScenarios
 #if canImport(System)
 import System
@@ -98,10 +99,21 @@ struct ShardingTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         func file(_ name: String) -> URL { dir.appendingPathComponent(name) }
 
-        let whole = try await vaultsim(["run", "--no-proxy", Self.folder, "--json", file("whole.json").path])
+        let whole = try await vaultsim(["run", "--no-proxy", Self.folder, "--json", file("whole.json").path,
+                                        "--junit", file("whole.xml").path, "--html", file("whole.html").path])
         #expect(whole.status == .exited(0), "\(whole.output)\n\(whole.errors)")
         let expected = try Self.verdicts(file("whole.json"))
         #expect(expected.count == 7)
+        // What `vaultsim run` wrote is valid for each reader: the schema, a JUnit parser, a browser.
+        #expect(try await SchemaCheck.problems(file("whole.json")).isEmpty)
+        let junit = try XMLDecoder().decode(ReportRenderingTests.JUnitSuites.self, from: Data(contentsOf: file("whole.xml")))
+        #expect(junit.tests == 7 && junit.testsuite.first?.testcase.count == 7)
+        #expect(junit.testsuite.first?.properties.property.contains { $0.name == "sdk.version" && $0.value == "0.11.0" } == true)
+        if let chromium = HeadlessChromium.path {
+            let dom = try await HeadlessChromium.run(chromium, ["--dump-dom", file("whole.html").absoluteString])
+            #expect(dom.output.contains("<span id=\"shown\">7 shown</span>"), "\(dom.output.suffix(1000))")
+            #expect(!dom.log.contains("Uncaught") && !dom.log.contains(":ERROR:CONSOLE"), "\(dom.log)")
+        }
 
         // Bazel's protocol: the index from TEST_SHARD_INDEX, JUnit to XML_OUTPUT_FILE, the other
         // reports to TEST_UNDECLARED_OUTPUTS_DIR, the status file touched.
