@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import Logging
-import VaultSimCore
-import VaultSimProviders
 import VaultSimScenarios
-import VaultSimServer
 
 /// `vaultsim run`: the conformance suite against an SDK.
 struct RunCommand: AsyncParsableCommand {

@@ -98,19 +98,6 @@ struct FuzzTests {
     }
 }
 
-/// SplitMix64: small, fast and seeded, so a run can be repeated exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct FuzzRequest {
     var method: HTTPRequest.Method
     var uri: String
@@ -123,7 +110,7 @@ struct FuzzRequest {
 
 /// Makes bad requests, mostly aimed at real routes so they get past routing.
 struct RequestGenerator {
-    var rng: SeededGenerator
+    var rng: SplitMix64
     let sandboxID: String
     let grants: [String]
     let tokens: [String]
@@ -132,7 +119,7 @@ struct RequestGenerator {
     let sessions: [String]
 
     init(seed: UInt64, sandboxID: String, grants: [String], tokens: [String], apiKey: String, sessions: [String]) {
-        rng = SeededGenerator(seed: seed)
+        rng = SplitMix64(seed: seed)
         self.sandboxID = sandboxID
         self.grants = grants
         self.tokens = tokens

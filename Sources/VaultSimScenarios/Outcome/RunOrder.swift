@@ -1,3 +1,5 @@
+import VaultSimCore
+
 /// The order scenarios start in: shuffled by a seed, so that a scenario that passes only after
 /// another (state left in a reused driver, in a shared proxy, in the SDK's process) is found, and
 /// a run can be repeated exactly with the same seed. Reports list scenarios by id whatever the order.
@@ -20,16 +22,4 @@ public enum RunOrder {
         return result
     }
 
-    /// SplitMix64: small, fast and seeded.
-    struct SplitMix64 {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }
