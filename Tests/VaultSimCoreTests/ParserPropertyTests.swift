@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import PropertyBased
 import Testing
 @testable import VaultSimCore
@@ -125,18 +126,27 @@ struct CoreParserPropertyTests {
         }
     }
 
-    @Test func journalRowsOfAnyContentDecode() async {
+    @Test func journalRowsOfAnyContentDecode() async throws {
+        let store = try VaultStore.inMemory()
         await propertyCheck(count: 500, input: HostileInput.nearMiss, HostileInput.nearMiss) { query, body in
-            var record = ProviderRequestRecord(receivedAt: Date(timeIntervalSince1970: 0), providerID: "google", host: "www.googleapis.com",
-                                               caller: "sdk", method: "GET", path: "/", query: query, headers: ["x": body], body: body,
-                                               status: 200, answeredBy: "provider", responseHeaders: [("a", body)], responseBody: body)
-            _ = record.json
-            _ = record.queryItems
+            let exchange = Exchange(
+                caller: .sdk, service: "google",
+                request: .init(method: "GET", scheme: "https", host: "www.googleapis.com", path: "/", query: query,
+                               headers: Exchange.fields([("x", body), ("x", query)]), body: Data(body.utf8)),
+                response: .init(status: 200, headers: Exchange.fields([("a", body)]), body: Data(body.utf8)),
+                answeredBy: "provider", startedAt: Date(), seconds: 0, virtualTime: Date(timeIntervalSince1970: 0))
+            _ = exchange.json
+            _ = exchange.queryItems
             // A row written by hand (an older VaultSim, a damaged file) decodes too.
-            record.headersJSON = body
-            record.responseHeadersJSON = query
-            _ = record.headers
-            _ = record.json
+            try? store.writer.write { db in
+                try db.execute(sql: """
+                    INSERT INTO exchanges (received_at, started_at, seconds, caller, service, method, scheme, host, path, query,
+                      request_headers, request_body, request_body_size, status, response_headers, response_body, response_body_size, answered_by)
+                    VALUES (0, 0, 0, ?, 'google', 'GET', 'https', 'h', '/', ?, ?, ?, 0, 200, ?, ?, 0, ?)
+                    """, arguments: [query, query, body, Data(body.utf8), query, Data(query.utf8), body])
+            }
+            for row in (try? store.exchanges()) ?? [] { _ = row.json }
+            try? store.writer.write { try $0.execute(sql: "DELETE FROM exchanges") }
         }
     }
 }

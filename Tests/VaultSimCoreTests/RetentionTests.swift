@@ -6,9 +6,10 @@ import Testing
 struct RetentionTests {
     /// One row in each of the three journals, received at `date`.
     static func journalEverything(_ sandbox: Sandbox, at date: Date, tag: String) throws {
-        try sandbox.store.append(providerRequest: ProviderRequestRecord(
-            receivedAt: date, providerID: "google", host: "www.googleapis.com", caller: "sdk", method: "GET", path: "/\(tag)",
-            query: "", headers: [:], body: "", status: 200, answeredBy: "provider", responseHeaders: [], responseBody: "{}"))
+        try sandbox.store.append(exchange: Exchange(
+            caller: .sdk, service: "google",
+            request: .init(method: "GET", scheme: "https", host: "www.googleapis.com", path: "/\(tag)", query: "", headers: [:], body: Data()),
+            response: .init(status: 200, body: Data("{}".utf8)), answeredBy: "provider", startedAt: Date(), seconds: 0, virtualTime: date))
         try sandbox.store.append(audit: AuditRecord(receivedAt: date, grantID: nil, callerInfo: CallerInfo(), payloadText: #"{"tag":"\#(tag)"}"#))
         try sandbox.store.append(tokenRequest: TokenRequestRecord(
             receivedAt: date, grantID: nil, providerID: "google", method: "GET", url: "https://x/\(tag)", reason: nil,

@@ -34,7 +34,7 @@ struct ProviderAndControlRoutesTests {
         let journal = try sandbox.store.providerRequests(providerID: "google")
         #expect(journal.count == 1)
         #expect(journal[0].host == "www.googleapis.com")
-        #expect(journal[0].caller == "sdk")
+        #expect(journal[0].caller == .sdk)
         #expect(journal[0].responseBody.contains("UNAUTHENTICATED"))
         #expect(journal[0].path == "/calendar/v3/calendars/primary/events")
         #expect(journal[0].queryItems == ["maxResults": "1"])

@@ -26,6 +26,8 @@ public final class Sandbox: Sendable {
     public let refreshes = SingleFlight<VaultCredential>()
     private let behaviourState = Mutex(VaultBehaviour())
     private let dataOverrides = Mutex<[String: JSONValue]>([:])
+    private let stepState = Mutex<String?>(nil)
+    private let replayState = Mutex<(any ReplaySource)?>(nil)
 
     private init(id: String, name: String, app: App, apiKey: String, store: VaultStore, providerDatabase: any DatabaseWriter) {
         self.id = id
@@ -115,6 +117,20 @@ public final class Sandbox: Sendable {
 
     public func setBehaviour(_ change: (inout VaultBehaviour) -> Void) {
         behaviourState.withLock { change(&$0) }
+    }
+
+    /// The scenario step running now (set by the runner), kept with every exchange journaled.
+    public var currentStep: String? { stepState.withLock { $0 } }
+
+    public func setCurrentStep(_ step: String?) {
+        stepState.withLock { $0 = step }
+    }
+
+    /// When set, recorded answers stand in for the whole simulation (`vaultsim replay`).
+    public var replay: (any ReplaySource)? { replayState.withLock { $0 } }
+
+    public func setReplay(_ source: (any ReplaySource)?) {
+        replayState.withLock { $0 = source }
     }
 
     /// The part of the API key after `alter_key_`: a secret that must never leak.

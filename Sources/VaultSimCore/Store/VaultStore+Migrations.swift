@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension VaultStore {
@@ -173,6 +174,48 @@ extension VaultStore {
                 t.column("created_at", .datetime).notNull()
                 t.column("finished_at", .datetime)
             }
+        }
+        migrator.registerMigration("v6: one journal of HTTP exchanges (headers in order, bodies as bytes)") { db in
+            try db.create(table: "exchanges") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("received_at", .datetime).notNull()
+                t.column("started_at", .datetime).notNull()
+                t.column("seconds", .double).notNull()
+                t.column("caller", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("step", .text)
+                t.column("method", .text).notNull()
+                t.column("scheme", .text).notNull()
+                t.column("host", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("query", .text).notNull()
+                t.column("request_headers", .text).notNull()
+                t.column("request_body", .blob).notNull()
+                t.column("request_body_size", .integer).notNull()
+                t.column("status", .integer).notNull()
+                t.column("response_headers", .text).notNull()
+                t.column("response_body", .blob).notNull()
+                t.column("response_body_size", .integer).notNull()
+                t.column("answered_by", .text).notNull()
+            }
+            try db.create(index: "exchanges_by_service", on: "exchanges", columns: ["service", "caller"])
+            // The gateway's journal so far: headers were a JSON object (order and repeats lost),
+            // bodies text; response headers already pairs.
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM provider_requests ORDER BY id")
+            for row in rows {
+                let headers = (JSONValue.parse(row["headers"] as String? ?? "")?.objectValue ?? [:])
+                    .sorted { $0.key < $1.key }.map { JSONValue.array([.string($0.key), $0.value]) }
+                let requestBody = Data((row["body"] as String? ?? "").utf8)
+                let responseBody = Data((row["response_body"] as String? ?? "").utf8)
+                try db.execute(sql: """
+                    INSERT INTO exchanges (received_at, started_at, seconds, caller, service, method, scheme, host, path, query,
+                      request_headers, request_body, request_body_size, status, response_headers, response_body, response_body_size, answered_by)
+                    VALUES (?, ?, 0, ?, ?, ?, 'https', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [row["received_at"], row["received_at"], row["caller"], row["provider_id"], row["method"], row["host"],
+                                     row["path"], row["query"], JSONValue.array(headers).jsonText, requestBody, requestBody.count,
+                                     row["status"], row["response_headers"], responseBody, responseBody.count, row["answered_by"]])
+            }
+            try db.drop(table: "provider_requests")
         }
         return migrator
     }

@@ -5,7 +5,7 @@ extension VaultStore {
     /// The tables that grow with every request: the gateway's journal, the audit records and the
     /// `/sdk/token` journal. Nothing else refers to their rows.
     static let journalTables = (
-        journal: ProviderRequestRecord.databaseTableName,
+        journal: Exchange.databaseTableName,
         audit: AuditRecord.databaseTableName,
         tokenRequests: TokenRequestRecord.databaseTableName
     )

@@ -14,6 +14,7 @@ public final class VaultStore: Sendable {
 
     struct PendingJournal {
         var records: [TokenRequestRecord] = []
+        var exchanges: [Exchange] = []
         var lastUsed: [String: Date] = [:]
     }
 
@@ -298,10 +299,11 @@ extension VaultStore {
 
     /// Called with the lock held, so batches reach the table in the order they were journaled.
     private func write(_ pending: inout PendingJournal) throws {
-        guard !pending.records.isEmpty || !pending.lastUsed.isEmpty else { return }
+        guard !pending.records.isEmpty || !pending.lastUsed.isEmpty || !pending.exchanges.isEmpty else { return }
         let batch = pending
         try writer.write { db in
             for var record in batch.records { try record.insert(db) }
+            for var exchange in batch.exchanges { try exchange.insert(db) }
             for (grantID, date) in batch.lastUsed {
                 _ = try Grant.filter(key: grantID).updateAll(db, Column("last_used_at").set(to: date))
             }
@@ -314,16 +316,33 @@ extension VaultStore {
         return try writer.read { try TokenRequestRecord.order(Column("id")).fetchAll($0) }
     }
 
-    public func append(providerRequest record: ProviderRequestRecord) throws {
-        var record = record
-        try writer.write { try record.insert($0) }
+    /// Journals an exchange (an SDK's call to the vault, or any call to a fake provider). Written
+    /// in batches like the token-request journal; every read writes the batch first.
+    public func append(exchange: Exchange) throws {
+        try pendingJournal.withLock { pending in
+            pending.exchanges.append(exchange)
+            if pending.exchanges.count >= Self.journalBatch { try write(&pending) }
+        }
     }
 
-    /// The gateway's journal, optionally of one provider and one caller (`sdk`, `vault`, `browser`).
-    public func providerRequests(providerID: String? = nil, caller: String? = nil) throws -> [ProviderRequestRecord] {
-        try writer.read { db in
-            var request = ProviderRequestRecord.order(Column("id"))
-            if let providerID { request = request.filter(Column("provider_id") == providerID) }
+    /// Every exchange journaled, in the order they arrived; optionally of one service (`vault`,
+    /// a provider id) and one caller (`sdk`, `vault`, `browser`).
+    public func exchanges(service: String? = nil, caller: String? = nil) throws -> [Exchange] {
+        try flushJournal()
+        return try writer.read { db in
+            var request = Exchange.order(Column("id"))
+            if let service { request = request.filter(Column("service") == service) }
+            if let caller { request = request.filter(Column("caller") == caller) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// The gateway's journal (calls to fake providers), optionally of one provider and one caller.
+    public func providerRequests(providerID: String? = nil, caller: String? = nil) throws -> [Exchange] {
+        try flushJournal()
+        return try writer.read { db in
+            var request = Exchange.filter(Column("service") != "vault").order(Column("id"))
+            if let providerID { request = request.filter(Column("service") == providerID) }
             if let caller { request = request.filter(Column("caller") == caller) }
             return try request.fetchAll(db)
         }

@@ -4,7 +4,7 @@ import VaultSimCore
 /// One HTTP request to a fake provider, as the provider sees it.
 public struct ProviderCall: Sendable {
     /// Who made the call: the app through the SDK, the vault, or a browser.
-    public enum Caller: String, Sendable { case sdk, vault, browser }
+    public typealias Caller = Exchange.Caller
 
     public var method: String
     /// The real host the request was addressed to (`www.googleapis.com`), lower case.

@@ -5,8 +5,8 @@ import VaultSimCore
 
 /// The provider gateway: every call to a fake provider — from the app through the SDK, from the
 /// vault, or from a browser — arrives at `/sandboxes/{sandbox}/hosts/{real host}/{path}`, is
-/// answered by a fault rule of the sandbox or by the provider that owns the host, and is
-/// journaled with who called, the request and the response.
+/// passed through the interception chain (recorder → faults → replay) and answered by the
+/// provider that owns the host.
 public struct ProviderRoutes: Sendable {
     public static let mountPrefix = "/sandboxes"
     /// Set by the vault (`vault`) and the Connect pages (`browser`); absent for app calls.
@@ -14,8 +14,6 @@ public struct ProviderRoutes: Sendable {
     /// Set by the intercepting proxy to the Host the client sent: the request then stands for
     /// `https://{host}{path}` as the client wrote (and signed) it, not for the gateway URL.
     public static let proxiedHostHeader = "x-vaultsim-proxied-host"
-    /// Bodies kept in the journal are cut at this size.
-    static let journalBodyLimit = 1 << 20
     /// Request bodies (other than forms) are refused above this size.
     static let bodyLimit = 16 << 20
 
@@ -59,9 +57,9 @@ public struct ProviderRoutes: Sendable {
         var path = fullPath.lowercased().hasPrefix(mount.lowercased()) ? String(fullPath.dropFirst(mount.count)) : fullPath
         if path.isEmpty { path = "/" }
         var named: ProviderCall.Caller?
-        // HTTP/1.1's Host header arrives as the request's authority, not among the header fields.
-        var headers: [String: String] = [:]
-        if let authority = request.head.authority { headers["host"] = authority }
+        // HTTP/1.1's Host header arrives as the request's authority, not among the header fields;
+        // the journal keeps it first, as the client wrote it (the proxied host when proxied).
+        var fields = HTTPFields()
         var proxiedHost: String?
         for field in request.headers {
             let name = field.name.canonicalName
@@ -73,8 +71,10 @@ public struct ProviderRoutes: Sendable {
                 named = ProviderCall.Caller(rawValue: field.value) ?? .sdk
                 continue
             }
-            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+            fields.append(field)
         }
+        if let hostValue = proxiedHost ?? request.head.authority { fields.insert(HTTPField(name: HTTPField.Name("Host")!, value: hostValue), at: 0) }
+        let headers = Exchange.joined(fields)
         // Without the header, a page navigation is a browser's (httpx and the SDK send `*/*`).
         let caller = named ?? (headers["sec-fetch-mode"] == "navigate" || headers["accept"]?.hasPrefix("text/html") == true ? .browser : .sdk)
         // Bounded work: a form body or a query over the codec's limits is refused before anything
@@ -96,35 +96,16 @@ public struct ProviderRoutes: Sendable {
         if isForm, let refusal = QueryString.check(buffer.readableBytesView) {
             return Self.plain(413, "VaultSim: the form body has \(refusal); the gateway takes at most \(QueryString.Limits.standard.maxPairs) pairs")
         }
-        let body = Data(buffer: buffer)
-        if let proxiedHost { headers["host"] = proxiedHost }
-        let call = ProviderCall(method: request.method.rawValue, host: host, caller: caller, path: path,
-                                fullPath: proxiedHost == nil ? fullPath : path,
-                                rawQuery: rawQuery, headers: headers, body: body)
-
-        func journal(_ answer: ProviderResponse, answeredBy: String) throws {
-            try sandbox.store.append(providerRequest: ProviderRequestRecord(
-                receivedAt: sandbox.clock.now, providerID: provider.descriptor.id, host: host, caller: caller.rawValue,
-                method: call.method, path: call.path, query: call.rawQuery, headers: headers, body: Self.journalText(body),
-                status: answer.status, answeredBy: answeredBy, responseHeaders: answer.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                responseBody: Self.journalText(answer.body)))
+        let exchange = Exchange.Request(method: request.method.rawValue, scheme: "https", host: host, path: path, query: rawQuery,
+                                        headers: fields, body: Data(buffer: buffer))
+        let signedPath = proxiedHost == nil ? fullPath : path
+        let context = ExchangeContext(sandbox: sandbox, caller: caller, service: provider.descriptor.id)
+        let answer = try await InterceptionChain.standard.run(exchange, in: context) { request, context in
+            let call = ProviderCall(method: request.method, host: request.host, caller: context.caller, path: request.path,
+                                    fullPath: signedPath, rawQuery: request.query, headers: request.joinedHeaders, body: request.body)
+            return ExchangeAnswer(try await provider.respond(to: call, in: context.sandbox).exchangeResponse, by: "provider")
         }
-
-        if let fault = sandbox.faults.take(providerID: provider.descriptor.id, method: call.method, path: call.path, traits: .init(
-            host: host, caller: caller.rawValue, query: call.rawQuery, body: String(decoding: body, as: UTF8.self), headers: headers)) {
-            let answer = ProviderResponse(status: fault.drop ? 0 : fault.status, headers: fault.drop ? [:] : fault.headers,
-                                          body: Data((fault.drop ? "" : fault.body).utf8))
-            // Journaled before the delay: a client that gives up waiting still leaves its trace.
-            try journal(answer, answeredBy: fault.drop ? "fault (dropped connection)" : "fault")
-            return try await FaultAnswer.respond(fault)
-        }
-        let answer = try await provider.respond(to: call, in: sandbox)
-        try journal(answer, answeredBy: "provider")
-        return Self.response(answer)
-    }
-
-    static func journalText(_ data: Data) -> String {
-        data.count <= journalBodyLimit ? String(decoding: data, as: UTF8.self) : "<\(data.count) bytes, not journaled>"
+        return try await ExchangeResponder.response(answer)
     }
 
     static func response(_ answer: ProviderResponse) -> Response {

@@ -5,7 +5,8 @@ import Logging
 import VaultSimCore
 import VaultSimProviders
 
-/// The front door of every `/sdk/*` route: finds the sandbox by `x-api-key`, verifies the HMAC
+/// The front door of every `/sdk/*` route: finds the sandbox by `x-api-key`, passes the request
+/// through the interception chain (recorder → faults → replay), then verifies the HMAC
 /// signature, reads the caller headers, runs the endpoint, renders any `VaultError` into the
 /// FastAPI envelope, and returns `X-Alter-Actor-ID` when a caller is named.
 struct SDKGateway: Sendable {
@@ -17,15 +18,11 @@ struct SDKGateway: Sendable {
 
     typealias Endpoint = @Sendable (SDKCall) async throws -> (status: Int, body: JSONValue)
 
-    func handle(_ request: Request, context: some RequestContext, parameters: [String] = [], endpoint: Endpoint) async -> Response {
-        var actorID: String?
+    func handle(_ request: Request, context: some RequestContext, parameters: [String] = [], endpoint: @escaping Endpoint) async -> Response {
         do {
             let buffer = try await request.body.collect(upTo: 1 << 20)
             let body = Data(buffer: buffer)
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName] = field.value }
-
-            guard let apiKey = headers["x-api-key"], !apiKey.isEmpty else {
+            guard let apiKey = request.headers[.xAPIKey], !apiKey.isEmpty else {
                 throw VaultError.unauthorized("missing_api_key", "Missing x-api-key header")
             }
             guard let sandbox = registry.sandbox(apiKey: apiKey) else {
@@ -37,23 +34,44 @@ struct SDKGateway: Sendable {
                     + "prints (or GET /_vaultsim/sandboxes/{id}/api-key); a serve started with another --db has another key.")
                 throw error
             }
-            let signedPath = QueryString.percentDecoded(request.uri.path)
+            // HTTP/1.1's Host header arrives as the request's authority; the journal keeps it first.
+            var fields = request.headers
+            let authority = request.head.authority ?? String(address.baseURL.dropFirst("http://".count))
+            fields.insert(HTTPField(name: HTTPField.Name("Host")!, value: authority), at: 0)
+            var decoded: [String: String] = [:]
+            for name in parameters { decoded[name] = context.parameters.get(name).map(QueryString.percentDecoded) }
+            let pathParameters = decoded
+            let exchange = Exchange.Request(method: request.method.rawValue, scheme: "http", host: authority, path: request.uri.path,
+                                            query: request.uri.query ?? "", headers: fields, body: body)
+            let answer = try await InterceptionChain.standard.run(exchange, in: ExchangeContext(sandbox: sandbox, caller: .sdk, service: "vault")) {
+                request, context in
+                ExchangeAnswer(await self.simulate(request, sandbox: context.sandbox, apiKey: apiKey, pathParameters: pathParameters,
+                                                   endpoint: endpoint), by: "vault")
+            }
+            return try await ExchangeResponder.response(answer)
+        } catch {
+            return Self.render(error, actorID: nil, logger: logger, path: request.uri.path).httpResponse
+        }
+    }
+
+    /// The vault's own answer: the base path, the HMAC signature, the caller headers, then the endpoint.
+    private func simulate(_ request: Exchange.Request, sandbox: Sandbox, apiKey: String, pathParameters: [String: String],
+                          endpoint: Endpoint) async -> Exchange.Response {
+        var actorID: String?
+        do {
+            let headers = request.joinedHeaders
+            let signedPath = QueryString.percentDecoded(request.path)
             // A sandbox whose app's base URL has a path serves only under it (so a scenario can
             // tell an SDK that drops the prefix from one that keeps it).
             if let expected = sandbox.behaviour.basePath {
-                let arrived = request.headers[.vaultSimBasePath] ?? ""
+                let arrived = headers[HTTPField.Name.vaultSimBasePath.canonicalName] ?? ""
                 guard arrived == expected else {
                     throw VaultError(status: 404, code: "not_found",
                                      message: "This vault is served under \(expected); the request came to \(arrived.isEmpty ? "/" : arrived)/sdk/…")
                 }
             }
-            // A fault of the vault itself (down, slow, dropping connections) comes before anything else.
-            if let fault = sandbox.vaultFaults.take(providerID: "vault", method: request.method.rawValue, path: signedPath, traits: .init(
-                caller: "sdk", query: request.uri.query ?? "", body: String(decoding: body, as: UTF8.self), headers: headers)) {
-                return try await FaultAnswer.respond(fault)
-            }
             do {
-                try verifier.verify(method: request.method.rawValue, path: signedPath, body: body, headers: headers, apiKey: apiKey)
+                try verifier.verify(method: request.method, path: signedPath, body: request.body, headers: headers, apiKey: apiKey)
             } catch {
                 logger.info("refused signed request", metadata: ["path": "\(signedPath)", "reason": "\(error.code)"])
                 throw VaultError.unauthorized(error.code, error.message)
@@ -63,32 +81,50 @@ struct SDKGateway: Sendable {
             if let name = caller.caller {
                 actorID = try sandbox.store.actorID(caller: name, callerType: caller.callerType ?? "agent", at: sandbox.clock.now)
             }
-            var pathParameters: [String: String] = [:]
-            for name in parameters { pathParameters[name] = context.parameters.get(name).map(QueryString.percentDecoded) }
-            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: body, pathParameters: pathParameters, transport: transport,
-                                                       serverURL: address.baseURL))
+            let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: request.body, pathParameters: pathParameters,
+                                                       transport: transport, serverURL: address.baseURL))
             return Self.json(result.status, result.body, actorID: actorID)
-        } catch let error as VaultError {
-            return Self.json(error.status, error.body, actorID: actorID, headers: error.headers)
-        } catch let error as any HTTPResponseError {
-            // Refused by the HTTP layer (a body over 1 MiB, say): same envelope, its own status.
-            let status = Int(error.status.code)
-            let failure = VaultError(status: status, code: "request_rejected", message: "\(error.status.reasonPhrase): \(error)")
-            return Self.json(status, failure.body, actorID: actorID)
         } catch {
-            // Only the error's type: a store error can quote a row, and rows hold tokens.
-            logger.error("SDK endpoint failed", metadata: ["path": "\(request.uri.path)", "error": "\(type(of: error))"])
-            let failure = VaultError(status: 500, code: "internal_error", message: "VaultSim internal error (\(type(of: error)))")
-            return Self.json(500, failure.body, actorID: actorID)
+            return Self.render(error, actorID: actorID, logger: logger, path: request.path)
         }
     }
 
-    static func json(_ status: Int, _ body: JSONValue, actorID: String?, headers extra: [String: String] = [:]) -> Response {
+    /// A failure in the FastAPI envelope: a `VaultError` as it says, an HTTP-layer refusal with
+    /// its status, anything else as a 500 naming only the error's type (a store error can quote
+    /// a row, and rows hold tokens).
+    static func render(_ error: any Error, actorID: String?, logger: Logger, path: String) -> Exchange.Response {
+        switch error {
+        case let error as VaultError:
+            return json(error.status, error.body, actorID: actorID, headers: error.headers)
+        case let error as any HTTPResponseError:
+            // Refused by the HTTP layer (a body over 1 MiB, say): same envelope, its own status.
+            let status = Int(error.status.code)
+            let failure = VaultError(status: status, code: "request_rejected", message: "\(error.status.reasonPhrase): \(error)")
+            return json(status, failure.body, actorID: actorID)
+        default:
+            logger.error("SDK endpoint failed", metadata: ["path": "\(path)", "error": "\(type(of: error))"])
+            let failure = VaultError(status: 500, code: "internal_error", message: "VaultSim internal error (\(type(of: error)))")
+            return json(500, failure.body, actorID: actorID)
+        }
+    }
+
+    static func json(_ status: Int, _ body: JSONValue, actorID: String?, headers extra: [String: String] = [:]) -> Exchange.Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let actorID, let name = HTTPField.Name("X-Alter-Actor-ID") { headers[name] = actorID }
         for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
             if let name = HTTPField.Name(name) { headers[name] = value }
         }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.jsonText)))
+        return Exchange.Response(status: status, headers: headers, body: Data(body.jsonText.utf8))
     }
+}
+
+extension Exchange.Response {
+    /// Answered at once (no fault delay can reach here).
+    var httpResponse: Response {
+        Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension HTTPField.Name {
+    static let xAPIKey = HTTPField.Name("x-api-key")!
 }
