@@ -95,13 +95,15 @@ public struct RecorderLink: ExchangeLink {
 }
 
 /// Answers with the first matching fault of the sandbox: its provider faults for a provider
-/// call, its vault faults (matched by decoded path) for an `/sdk/*` call.
+/// call, its vault faults (matched by decoded path) for an SDK's `/sdk/*` call. A browser on
+/// the hosted Connect pages meets no vault fault.
 public struct FaultLink: ExchangeLink {
     public init() {}
 
     public func answer(_ request: Exchange.Request, in context: ExchangeContext, next: ExchangeHandler) async throws -> ExchangeAnswer {
         let sandbox = context.sandbox
         let isVault = context.service == "vault"
+        if isVault && context.caller != .sdk { return try await next(request, context) }
         let book = isVault ? sandbox.vaultFaults : sandbox.faults
         let headers = request.joinedHeaders
         let traits = ProviderFault.RequestTraits(host: isVault ? nil : request.host, caller: context.caller.rawValue, query: request.query,

@@ -31,27 +31,52 @@ struct ConnectPages: Sendable {
     }
 
     func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get("\(ProviderRoutes.mountPrefix)/:sandbox/connect/:token") { _, context in
-            await page(context) { sandbox, token in try await chooser(sandbox, token: token) }
+        router.get("\(ProviderRoutes.mountPrefix)/:sandbox/connect/:token") { request, context in
+            await page(request, context) { sandbox, token, _ in try await chooser(sandbox, token: token) }
         }
         router.post("\(ProviderRoutes.mountPrefix)/:sandbox/connect/:token/start") { request, context in
-            let form = try await Self.form(request)
-            return await page(context) { sandbox, token in try start(sandbox, token: token, form: form) }
+            await page(request, context, form: true) { sandbox, token, body in
+                try start(sandbox, token: token, form: QueryString.decode(body))
+            }
         }
-        router.post("\(ProviderRoutes.mountPrefix)/:sandbox/connect/:token/finish") { _, context in
-            await page(context) { sandbox, token in
+        router.post("\(ProviderRoutes.mountPrefix)/:sandbox/connect/:token/finish") { request, context in
+            await page(request, context) { sandbox, token, _ in
                 let session = try service(sandbox).finish(token: token)
                 return outcome(session, sandbox: sandbox)
             }
         }
         router.get(RouterPath(Self.callbackPath)) { request, _ in
-            await callback(QueryString.decode(request.uri.query ?? ""))
+            let query = QueryString.decode(request.uri.query ?? "")
+            let state = query["state"] ?? ""
+            guard let dot = state.firstIndex(of: "."), let sandbox = server.registry.sandbox(id: String(state[..<dot])) else {
+                return Self.errorPage(400, "This sign-in link is not valid", "The provider sent the browser back without a state this vault issued.")
+                    .httpResponse
+            }
+            return await Self.recorded(request, body: Data(), in: sandbox) { _ in await callback(query, sandbox: sandbox) }
+        }
+    }
+
+    /// Passes a browser's request to a hosted page through the interception chain (so it is
+    /// journaled, and replayed when the sandbox replays), then renders the page's answer.
+    static func recorded(_ request: Request, body: Data, in sandbox: Sandbox,
+                         _ handler: @escaping @Sendable (Exchange.Request) async -> Exchange.Response) async -> Response {
+        var fields = request.headers
+        if let authority = request.head.authority { fields.insert(HTTPField(name: HTTPField.Name("Host")!, value: authority), at: 0) }
+        let exchange = Exchange.Request(method: request.method.rawValue, scheme: "http", host: request.head.authority ?? "", path: request.uri.path,
+                                        query: request.uri.query ?? "", headers: fields, body: body)
+        do {
+            let answer = try await InterceptionChain.standard.run(exchange, in: ExchangeContext(sandbox: sandbox, caller: .browser, service: "vault")) {
+                request, _ in ExchangeAnswer(await handler(request), by: "vault")
+            }
+            return try await ExchangeResponder.response(answer)
+        } catch {
+            return errorPage(500, "Connect could not go on", "VaultSim internal error (\(type(of: error)))").httpResponse
         }
     }
 
     // MARK: pages
 
-    private func chooser(_ sandbox: Sandbox, token: String, notice: String? = nil) async throws(VaultError) -> Response {
+    private func chooser(_ sandbox: Sandbox, token: String, notice: String? = nil) async throws(VaultError) -> Exchange.Response {
         let connect = service(sandbox)
         let session = try connect.session(token: token)
         switch session.status(at: sandbox.clock.now) {
@@ -79,7 +104,7 @@ struct ConnectPages: Sendable {
         return Self.html(200, ConnectTemplates.render("choose", context))
     }
 
-    private func start(_ sandbox: Sandbox, token: String, form: [String: String]) throws(VaultError) -> Response {
+    private func start(_ sandbox: Sandbox, token: String, form: [String: String]) throws(VaultError) -> Exchange.Response {
         var ttl: Int?
         if let text = form["ttl"], !text.isEmpty {
             guard let seconds = Int(text) else { throw VaultError.badRequest("ttl must be a number of seconds") }
@@ -90,11 +115,8 @@ struct ConnectPages: Sendable {
         return Self.redirect(gatewayURL(realURL, sandboxID: sandbox.id))
     }
 
-    private func callback(_ query: [String: String]) async -> Response {
+    private func callback(_ query: [String: String], sandbox: Sandbox) async -> Exchange.Response {
         let state = query["state"] ?? ""
-        guard let dot = state.firstIndex(of: "."), let sandbox = server.registry.sandbox(id: String(state[..<dot])) else {
-            return Self.errorPage(400, "This sign-in link is not valid", "The provider sent the browser back without a state this vault issued.")
-        }
         do {
             let result = try await service(sandbox).complete(state: state, code: query["code"], error: query["error"],
                                                               errorDescription: query["error_description"])
@@ -111,7 +133,7 @@ struct ConnectPages: Sendable {
 
     /// The end of a session: to `return_url` with the outcome, or the result page (which posts
     /// the outcome to `allowed_origin` when the session names one).
-    private func outcome(_ session: ConnectSession, sandbox: Sandbox) -> Response {
+    private func outcome(_ session: ConnectSession, sandbox: Sandbox) -> Exchange.Response {
         let status = session.status(at: sandbox.clock.now)
         if let returnURL = session.returnURL {
             var query: [(String, String)] = [("status", status.rawValue)]
@@ -150,18 +172,31 @@ struct ConnectPages: Sendable {
         ConnectService(credentials: server.credentials(sandbox))
     }
 
-    /// Runs a page of a session named in the path; a `VaultError` becomes an HTML error page.
-    private func page(_ context: some RequestContext, _ body: (Sandbox, String) async throws -> Response) async -> Response {
+    /// Runs a page of a session named in the path, through the interception chain; a
+    /// `VaultError` becomes an HTML error page. A `form` page gets its body checked first.
+    private func page(_ request: Request, _ context: some RequestContext, form: Bool = false,
+                      _ body: @escaping @Sendable (Sandbox, String, Data) async throws -> Exchange.Response) async -> Response {
         let sandboxID = context.parameters.get("sandbox") ?? ""
         guard let sandbox = server.registry.sandbox(id: sandboxID) else {
-            return Self.errorPage(404, "No such sandbox", "VaultSim has no sandbox '\(sandboxID)' (it may have been deleted).")
+            return Self.errorPage(404, "No such sandbox", "VaultSim has no sandbox '\(sandboxID)' (it may have been deleted).").httpResponse
         }
-        do {
-            return try await body(sandbox, context.parameters.get("token") ?? "")
-        } catch let error as VaultError {
-            return Self.errorPage(error.status, error.status == 410 ? "This Connect session has expired" : "Connect could not go on", error.message)
-        } catch {
-            return Self.errorPage(500, "Connect could not go on", "VaultSim internal error (\(type(of: error)))")
+        var bytes = Data()
+        if form {
+            do {
+                bytes = try await Self.formBody(request)
+            } catch {
+                return Self.errorPage(413, "Connect could not go on", "\(error)").httpResponse
+            }
+        }
+        let token = context.parameters.get("token") ?? ""
+        return await Self.recorded(request, body: bytes, in: sandbox) { request in
+            do {
+                return try await body(sandbox, token, request.body)
+            } catch let error as VaultError {
+                return Self.errorPage(error.status, error.status == 410 ? "This Connect session has expired" : "Connect could not go on", error.message)
+            } catch {
+                return Self.errorPage(500, "Connect could not go on", "VaultSim internal error (\(type(of: error)))")
+            }
         }
     }
 
@@ -173,12 +208,13 @@ struct ConnectPages: Sendable {
             + rest[hostEnd...]
     }
 
-    static func form(_ request: Request) async throws -> [String: String] {
+    /// A form's bytes, refused over 64 KiB or over the codec's limits.
+    static func formBody(_ request: Request) async throws -> Data {
         let buffer = try await request.body.collect(upTo: 64 << 10)
         if let refusal = QueryString.check(buffer.readableBytesView) {
             throw HTTPError(.contentTooLarge, message: "The form has \(refusal).")
         }
-        return QueryString.decode(buffer.readableBytesView)
+        return Data(buffer: buffer)
     }
 
     static func durationLabel(_ seconds: Int) -> String {
@@ -190,16 +226,15 @@ struct ConnectPages: Sendable {
         }
     }
 
-    static func html(_ status: Int, _ text: String) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    static func html(_ status: Int, _ text: String) -> Exchange.Response {
+        Exchange.Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: Data(text.utf8))
     }
 
-    static func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    static func redirect(_ location: String) -> Exchange.Response {
+        Exchange.Response(status: 303, headers: [.location: location, .cacheControl: "no-store"])
     }
 
-    static func errorPage(_ status: Int, _ title: String, _ message: String) -> Response {
+    static func errorPage(_ status: Int, _ title: String, _ message: String) -> Exchange.Response {
         html(status, ConnectTemplates.render("error", ["title": title, "message": message]))
     }
 }
