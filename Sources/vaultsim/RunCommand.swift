@@ -57,6 +57,11 @@ struct RunCommand: AsyncParsableCommand {
     /// The longest SDK timeout a run accepts (the loader holds `given.client.timeout` to the same).
     static let maxSDKTimeout: Double = 3600
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Record every scenario's exchanges and driver ops as a redacted HAR transcript, DIR/<scenario id>.har (see docs/replay.md).",
+        valueName: "dir"))
+    var record: String?
+
     @Flag(name: .long, help: "Print the driver's log (the SDK's stderr) of every failed scenario.")
     var verbose = false
 
@@ -109,6 +114,15 @@ struct RunCommand: AsyncParsableCommand {
                 throw UserError.badInput("--durations \(durations): \(error is RunRecord.ReadError ? "\(error)" : ReportOutputs.shortReason(error))")
             }
         }
+        if let record {
+            // Found before anything runs: a folder that cannot be written to.
+            do {
+                try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
+            } catch {
+                throw UserError.badInput("--record \(record): cannot create the folder: \(ReportOutputs.shortReason(error))")
+            }
+            guard FileManager.default.isWritableFile(atPath: record) else { throw UserError.badInput("--record \(record): the folder is not writable") }
+        }
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
 
@@ -134,7 +148,8 @@ struct RunCommand: AsyncParsableCommand {
         let scenarios = sharding.map { Sharding.select(chosen, id: \.id, shard: $0.0, durations: recorded) } ?? chosen
 
         let command = try await SuiteSession.driver(driver, requirement: sdk, layout: layout)
-        let session = SuiteSession(layout: layout, driver: command, jobs: jobs, sdkTimeout: sdkTimeout, noProxy: noProxy)
+        var session = SuiteSession(layout: layout, driver: command, jobs: jobs, sdkTimeout: sdkTimeout, noProxy: noProxy)
+        session.recordDirectory = record
         let startedAt = Date()
         let seed = self.seed ?? RunOrder.randomSeed()
         printLine("vaultsim: \(ConsoleReport.plural(scenarios.count, "scenario")), driver: \(command)")

@@ -12,6 +12,8 @@ struct SuiteSession {
     var jobs = 1
     var sdkTimeout: Double = 10
     var noProxy = false
+    /// `--record DIR`.
+    var recordDirectory: String?
 
     /// Prepares the bundled Python driver for `requirement` (its own venv), or the given command.
     static func driver(_ command: String?, requirement: String?, layout: ProjectLayout) async throws(UserError) -> DriverCommand {
@@ -44,6 +46,7 @@ struct SuiteSession {
         var options = ScenarioRunner.Options()
         options.jobs = jobs
         options.sdkTimeout = sdkTimeout
+        options.recordDirectory = recordDirectory
         var proxy: InterceptingProxy?
         if !noProxy {
             do {

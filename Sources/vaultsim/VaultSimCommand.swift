@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VaultSimCore
 
 /// `vaultsim`: a test harness and provider simulator for OAuth credential vaults.
 @main
@@ -17,7 +18,7 @@ struct VaultSimCommand: AsyncParsableCommand {
         defaultSubcommand: RunCommand.self)
 
     /// VaultSim's version, and the SDK it is wire-compatible with.
-    static let version = "vaultsim 0.3.0 (wire-compatible with alter-sdk 0.11.0)"
+    static let version = "vaultsim \(VaultSimVersion.current) (wire-compatible with alter-sdk 0.11.0)"
 
     /// Like the default entry point, but bad command lines exit with 2 (bad input), not 64.
     static func main() async {

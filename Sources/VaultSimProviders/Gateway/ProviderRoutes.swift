@@ -58,7 +58,7 @@ public struct ProviderRoutes: Sendable {
         if path.isEmpty { path = "/" }
         var named: ProviderCall.Caller?
         // HTTP/1.1's Host header arrives as the request's authority, not among the header fields;
-        // the journal keeps it first, as the client wrote it (the proxied host when proxied).
+        // the journal keeps it first, as the client wrote it (and signed it, for SigV4).
         var fields = HTTPFields()
         var proxiedHost: String?
         for field in request.headers {

@@ -23,6 +23,10 @@ struct ScenarioRun {
 
     /// When the scenario began, for the steps' offsets.
     private let beganAt = ContinuousClock.now
+    /// The driver ops carried out, with their outcomes, for a transcript (`--record`).
+    var ops: [HAR.Op] = []
+    /// Where the scenario's transcript was written (`--record`).
+    var transcriptPath: String?
 
     init(scenario: Scenario, runner: ScenarioRunner) {
         self.scenario = scenario
@@ -90,6 +94,7 @@ struct ScenarioRun {
             await pool.give(driver)
             if skipReason == nil { await checkLeaks(sandbox: sandbox) }
             judgeConditions(sandbox: sandbox, hostMap: hostMap)
+            writeTranscript(sandbox: sandbox, hostMap: hostMap)
             return
         }
         await driver.shutdown()
@@ -108,6 +113,7 @@ struct ScenarioRun {
         // and `then` checks would only repeat that it never ran.
         if clientStarted { judgeConditions(sandbox: sandbox, hostMap: hostMap) }
         if skipReason == nil { await checkLeaks(sandbox: sandbox) }
+        writeTranscript(sandbox: sandbox, hostMap: hostMap)
     }
 
     /// The faults that never fired, the proxy check and the `then` checks.
@@ -248,11 +254,14 @@ struct ScenarioRun {
 
     /// Performs one step; false when the driver failed and no later step can run.
     private mutating func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> Bool {
+        // Every exchange of the step is journaled with its id (a `concurrently` step's for all of its steps).
+        sandbox.setCurrentStep(step.id)
+        defer { sandbox.setCurrentStep(nil) }
         guard case .concurrently(let inner) = step.action else {
             let performed = await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
                 .perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
             bindConnections(sandbox)
-            return record(performed, hostMap: hostMap)
+            return record(performed, hostMap: hostMap, group: step.id, branch: 0)
         }
         // Started together (an `in_order` branch runs its steps one after another); judged in the
         // order written once all have ended.
@@ -278,14 +287,16 @@ struct ScenarioRun {
         }
         bindConnections(sandbox)
         var goOn = true
-        for performed in outcomes.joined() {
-            goOn = record(performed, hostMap: hostMap) && goOn
+        for (branch, performedInBranch) in outcomes.enumerated() {
+            for performed in performedInBranch {
+                goOn = record(performed, hostMap: hostMap, group: step.id, branch: branch) && goOn
+            }
         }
         return goOn
     }
 
     /// Judges an outcome and keeps its record; false when no later step can run.
-    private mutating func record(_ performed: Performed, hostMap: HostMap) -> Bool {
+    private mutating func record(_ performed: Performed, hostMap: HostMap, group: String, branch: Int) -> Bool {
         let step = performed.step
         let label = "step '\(step.id)' (\(step.location))"
         let before = findings.count
@@ -301,6 +312,10 @@ struct ScenarioRun {
         case .reply(let reply):
             if case .request = step.action, case .result = reply { answeredRequests += 1 }
             answer = hostMap.realURLs(in: reply.json)
+            if let arguments = performed.arguments {
+                ops.append(HAR.Op(step: step.id, group: group, branch: branch, op: step.action.name,
+                                  arguments: hostMap.realURLs(in: arguments), outcome: hostMap.realURLs(in: reply.json)))
+            }
             findings += mismatches(reply, against: step.expect, hostMap: hostMap).map { mismatch in
                 Finding(kind: .expectation, step: step.id, location: step.location, path: mismatch.path.isEmpty ? nil : mismatch.path,
                         expected: mismatch.expected, actual: mismatch.actual, message: "\(label): \(mismatch)")

@@ -22,6 +22,8 @@ public struct ScenarioRunner: Sendable {
         /// The intercepting proxy drivers use to reach the real provider URLs; nil: URLs are
         /// rewritten to the gateway instead (`--no-proxy`, for SDKs that cannot use a proxy).
         public var proxy: ProxyEnvironment?
+        /// `--record DIR`: each scenario's exchanges and driver ops as `DIR/<scenario id>.har`.
+        public var recordDirectory: String?
 
         public init() {}
     }
@@ -75,7 +77,8 @@ public struct ScenarioRunner: Sendable {
         return ScenarioResult(
             scenarioID: scenario.id, title: scenario.title, location: scenario.location, tags: scenario.tags, covers: scenario.covers,
             verdict: run.verdict, findings: run.findings, skipReason: run.skipReason, steps: run.steps,
-            duration: ContinuousClock.now - start, sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure)
+            duration: ContinuousClock.now - start, sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure,
+            transcript: run.transcriptPath)
     }
 }
 

@@ -143,6 +143,21 @@ extension VaultSimServer {
         return secrets
     }
 
+    /// Every secret of the sandbox, typed, for a transcript's placeholders: the vault's and the
+    /// providers' (their access and refresh tokens, authorization codes and client secrets).
+    public func redactionSecrets(_ sandbox: Sandbox) throws -> [RedactionSecret] {
+        var secrets = try sandbox.vaultRedactionSecrets()
+        let store = ProviderStore(sandbox)
+        for token in try store.allTokens() {
+            secrets.append(RedactionSecret(token.kind == .refresh ? .refreshToken : .accessToken, token.token))
+        }
+        for code in try store.allCodes() { secrets.append(RedactionSecret(.authorizationCode, code.code)) }
+        for config in try sandbox.store.allProviderConfigs() {
+            if let secret = config.clientSecret { secrets.append(RedactionSecret(.clientSecret, secret)) }
+        }
+        return secrets
+    }
+
     static func defaultLogin(provider: String) -> String {
         let name = "user-" + SecretGenerator.token(6).lowercased()
         return provider == "google" ? name + "@example.com" : name
