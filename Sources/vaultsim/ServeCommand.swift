@@ -55,7 +55,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not start the intercepting proxy (the app then has to use the printed gateway URLs).")
     var noProxy = false
 
+    @Option(help: ArgumentHelp(
+        "Write the default app's exchanges from now on to this file as a redacted HAR transcript (rewritten every 5 s while new ones arrive, and at shutdown).",
+        valueName: "file"))
+    var record: String?
+
     func validate() throws {
+        if let record, record.isEmpty { throw ValidationError("--record needs a file name") }
         guard host == "127.0.0.1" || host == "localhost" else {
             throw ValidationError("--host must be 127.0.0.1 or localhost: the SDK refuses plain http to any other host")
         }
@@ -67,6 +73,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let record, let problem = ServeRecorder.prepare(record) {
+            printError("vaultsim: \(problem)")
+            throw ExitCode(2)
+        }
         let layout: ProjectLayout
         let fixtures: FixtureLibrary
         let sandbox: Sandbox
@@ -138,6 +148,17 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+        var recorder: ServeRecorder?
+        if let record {
+            do {
+                recorder = try ServeRecorder(file: URL(fileURLWithPath: record), sandbox: sandbox, server: server, serverURL: running.baseURL)
+            } catch {
+                printError("vaultsim: --record: \(error)")
+                await proxy?.stop()
+                await running.stop()
+                throw ExitCode(2)
+            }
+        }
         let banner = try DevSandbox.banner(sandbox: sandbox, serverURL: running.baseURL, proxy: environment, autoConsent: autoConsent)
         FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         let consent = autoConsent ? Task {
@@ -146,8 +167,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
         } : nil
         defer { consent?.cancel() }
+        if let recorder { FileHandle.standardOutput.write(Data("Recording the default app's exchanges to \(recorder.file.path)\n".utf8)) }
+        let recording = recorder.map { recorder in Task { await recorder.run { printError($0) } } }
         try await running.wait()
+        recording?.cancel()
         await proxy?.stop()
+        if let recorder {
+            do {
+                let entries = try recorder.write()
+                FileHandle.standardOutput.write(Data("vaultsim: wrote \(entries) exchanges to \(recorder.file.path)\n".utf8))
+            } catch {
+                printError("vaultsim: --record: \(error)")
+                throw ExitCode(1)
+            }
+        }
     }
 
     /// Lets the server hold as many connections as the system allows: with the usual soft limit

@@ -39,32 +39,51 @@ struct SuiteSession {
     /// Runs the scenarios; `onStart` gets the line that says how the SDK reaches the providers.
     func run(_ scenarios: [Scenario], onStart: (String) -> Void = { _ in },
              onResult: @escaping @Sendable (ScenarioResult) -> Void) async throws -> RunSummary {
+        let recordDirectory = self.recordDirectory
+        let driver = self.driver
+        let jobs = self.jobs
+        let sdkTimeout = self.sdkTimeout
+        return try await withServer(onStart: onStart) { server, serverURL, proxy in
+            var options = ScenarioRunner.Options()
+            options.jobs = jobs
+            options.sdkTimeout = sdkTimeout
+            options.recordDirectory = recordDirectory
+            options.proxy = proxy
+            return await ScenarioRunner(server: server, serverURL: serverURL, driver: driver, options: options).run(scenarios, onResult: onResult)
+        }
+    }
+
+    /// A server (and, unless `noProxy`, an intercepting proxy) for the length of `body`.
+    func withServer<T>(onStart: (String) -> Void = { _ in },
+                       _ body: (VaultSimServer, String, ProxyEnvironment?) async throws -> T) async throws -> T {
         let fixtures: FixtureLibrary
         do { fixtures = try FixtureLibrary(root: layout.fixtures) } catch { throw UserError.badInput("\(error)") }
         let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
         let running = try await server.start()
-        var options = ScenarioRunner.Options()
-        options.jobs = jobs
-        options.sdkTimeout = sdkTimeout
-        options.recordDirectory = recordDirectory
+        var environment: ProxyEnvironment?
         var proxy: InterceptingProxy?
         if !noProxy {
             do {
                 let authority = try LocalCertificateAuthority()
                 let started = InterceptingProxy(server: server, authority: authority)
-                options.proxy = ProxyEnvironment(port: try await started.start(), caFile: authority.certificateFile.path)
+                environment = ProxyEnvironment(port: try await started.start(), caFile: authority.certificateFile.path)
                 proxy = started
             } catch {
                 await running.stop()
                 throw UserError(message: "cannot start the intercepting proxy: \(error) (--no-proxy runs without it)", code: 3)
             }
         }
-        onStart(options.proxy.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
+        onStart(environment.map { "real URLs through the intercepting proxy on 127.0.0.1:\($0.port) (CA \($0.caFile))" }
             ?? "real URLs rewritten to the provider gateway (--no-proxy)")
-        let runner = ScenarioRunner(server: server, serverURL: running.baseURL, driver: driver, options: options)
-        let summary = await runner.run(scenarios, onResult: onResult)
-        await proxy?.stop()
-        await running.stop()
-        return summary
+        do {
+            let result = try await body(server, running.baseURL, environment)
+            await proxy?.stop()
+            await running.stop()
+            return result
+        } catch {
+            await proxy?.stop()
+            await running.stop()
+            throw error
+        }
     }
 }

@@ -23,7 +23,8 @@ struct ServeCommandTests {
 
         // Free ports only, the proxy's too: the test passes beside a developer's running serve.
         let result = try await Subprocess.run(
-            .path(FilePath(binary)), arguments: ["serve", "--port", "0", "--proxy-port", "0", "--db", dir.appendingPathComponent("serve.sqlite").path],
+            .path(FilePath(binary)), arguments: ["serve", "--port", "0", "--proxy-port", "0", "--db", dir.appendingPathComponent("serve.sqlite").path,
+                                                 "--record", dir.appendingPathComponent("serve.har").path],
             workingDirectory: FilePath(EndToEnd.root.path), input: .none, output: .sequence, error: .sequence
         ) { execution in
             async let errors = Self.collect(execution.standardError)
@@ -49,6 +50,30 @@ struct ServeCommandTests {
         #expect(appOutput.contains("2026-12-03T14:00:00+01:00: Quarterly review"), "app stderr: \(appErrors)")
         #expect(appOutput.hasSuffix("Alice (work)\n"))
         #expect(result.terminationStatus == .exited(0), "serve's stderr: \(serveErrors)")
+
+        // --record: the app's exchanges since serve started (not the seeding before), redacted.
+        let apiKey = welcome.firstMatch(of: /ALTER_API_KEY=alter_key_(\S+)/).map { String($0.output.1) } ?? "(no key)"
+        let transcript = try TranscriptReader.read(contentsOf: dir.appendingPathComponent("serve.har").path, requireOps: false)
+        let targets = transcript.log.entries.map { "\($0.vaultsim?.caller ?? "?") \($0.request.method) \($0.request.url)" }
+        #expect(targets.contains { $0.hasPrefix("sdk POST ") && $0.hasSuffix("/sdk/token") }, "\(targets)")
+        #expect(targets.contains { $0.hasPrefix("sdk GET https://www.googleapis.com/calendar/v3/") }, "\(targets)")
+        #expect(!targets.contains { $0.hasPrefix("vault POST https://oauth2.googleapis.com/token") }, "the seeding is not in it: \(targets)")
+        let text = try String(contentsOf: dir.appendingPathComponent("serve.har"), encoding: .utf8)
+        #expect(!text.contains(apiKey) && apiKey.count > 20)
+        #expect(text.contains("<<access_token:1>>"))
+    }
+
+    @Test func recordRefusesAFolderOrAFolderItCannotMakeBeforeStarting() async throws {
+        let binary = EndToEnd.root.appendingPathComponent(".build/debug/vaultsim").path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-record-\(UUID().uuidString)")
+        try Data().write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        for (path, message) in [("/tmp", "is a folder"), (file.path + "/serve.har", "cannot make the folder")] {
+            let result = try await Subprocess.run(.path(FilePath(binary)), arguments: ["serve", "--port", "0", "--record", path],
+                                                  output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+            #expect(result.terminationStatus == .exited(2), "\(result.standardError)")
+            #expect(result.standardError.contains(message), "\(result.standardError)")
+        }
     }
 
     static func collect(_ lines: SubprocessOutputSequence) async -> String {

@@ -13,7 +13,8 @@ extension Exchange: FetchableRecord, MutablePersistableRecord {
             method: row["method"] ?? "", scheme: row["scheme"] ?? "https", host: row["host"] ?? "", path: row["path"] ?? "/",
             query: row["query"] ?? "", headers: Self.decodeFields(row["request_headers"]), body: row["request_body"] ?? Data())
         let response = Response(status: row["status"] ?? 0, headers: Self.decodeFields(row["response_headers"]),
-                                body: row["response_body"] ?? Data(), dropped: (row["answered_by"] as String?)?.contains("dropped") == true)
+                                body: row["response_body"] ?? Data(),
+                                delay: .milliseconds(row["delay_ms"] as Int? ?? 0), dropped: (row["answered_by"] as String?)?.contains("dropped") == true)
         self.init(caller: Caller(rawValue: row["caller"] ?? "") ?? .sdk, service: row["service"] ?? "", request: request,
                   response: response, answeredBy: row["answered_by"] ?? "", startedAt: row["started_at"] ?? Date(timeIntervalSince1970: 0),
                   seconds: row["seconds"] ?? 0, virtualTime: row["received_at"] ?? Date(timeIntervalSince1970: 0), step: row["step"])
@@ -43,6 +44,7 @@ extension Exchange: FetchableRecord, MutablePersistableRecord {
         container["response_body"] = response.body
         container["response_body_size"] = responseBodySize
         container["answered_by"] = answeredBy
+        container["delay_ms"] = Int(response.delay.components.seconds * 1000 + response.delay.components.attoseconds / 1_000_000_000_000_000)
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

@@ -197,6 +197,8 @@ extension VaultStore {
                 t.column("response_body", .blob).notNull()
                 t.column("response_body_size", .integer).notNull()
                 t.column("answered_by", .text).notNull()
+                // A fault's delay before its answer (replay waits it again); 0 for the rest.
+                t.column("delay_ms", .integer).notNull().defaults(to: 0)
             }
             try db.create(index: "exchanges_by_service", on: "exchanges", columns: ["service", "caller"])
             // The gateway's journal so far: headers were a JSON object (order and repeats lost),

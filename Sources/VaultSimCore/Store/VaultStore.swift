@@ -326,15 +326,22 @@ extension VaultStore {
     }
 
     /// Every exchange journaled, in the order they arrived; optionally of one service (`vault`,
-    /// a provider id) and one caller (`sdk`, `vault`, `browser`).
-    public func exchanges(service: String? = nil, caller: String? = nil) throws -> [Exchange] {
+    /// a provider id), one caller (`sdk`, `vault`, `browser`), and those after the row `afterID`.
+    public func exchanges(service: String? = nil, caller: String? = nil, afterID: Int64? = nil) throws -> [Exchange] {
         try flushJournal()
         return try writer.read { db in
             var request = Exchange.order(Column("id"))
+            if let afterID { request = request.filter(Column("id") > afterID) }
             if let service { request = request.filter(Column("service") == service) }
             if let caller { request = request.filter(Column("caller") == caller) }
             return try request.fetchAll(db)
         }
+    }
+
+    /// The row id of the newest exchange journaled (nil: none yet).
+    public func lastExchangeID() throws -> Int64? {
+        try flushJournal()
+        return try writer.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM exchanges") }
     }
 
     /// The gateway's journal (calls to fake providers), optionally of one provider and one caller.

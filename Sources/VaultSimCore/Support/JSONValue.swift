@@ -33,6 +33,11 @@ public enum JSONValue: Sendable {
         return nil
     }
 
+    public var numberValue: Double? {
+        if case .number(let n) = self { return n }
+        return nil
+    }
+
     public var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil
@@ -164,6 +169,16 @@ extension JSONValue {
     }
 
     /// Compact JSON text, object members in their order.
+    /// The same value with every object's members sorted by key (a text that compares as data).
+    public var sortedKeys: JSONValue {
+        switch self {
+        case .array(let items): .array(items.map(\.sortedKeys))
+        case .object(let members):
+            .object(JSONObject(uniqueKeysWithValues: members.sorted { $0.key < $1.key }.map { ($0.key, $0.value.sortedKeys) }))
+        default: self
+        }
+    }
+
     public var jsonText: String {
         var out = ""
         write(to: &out)

@@ -152,6 +152,19 @@ public struct HAR: Codable, Sendable, Equatable {
         /// The placeholders used, each with its kind (never its value).
         public var placeholders: [String]
 
+        public init(format: String = HAR.transcriptFormat, scenario: String? = nil, scenarioFile: String? = nil, sdk: String? = nil,
+                    sdkVersion: String? = nil, client: JSONValue? = nil, proxy: Bool? = nil, ops: [Op] = [], placeholders: [String] = []) {
+            self.format = format
+            self.scenario = scenario
+            self.scenarioFile = scenarioFile
+            self.sdk = sdk
+            self.sdkVersion = sdkVersion
+            self.client = client
+            self.proxy = proxy
+            self.ops = ops
+            self.placeholders = placeholders
+        }
+
         enum CodingKeys: String, CodingKey {
             case format, scenario, sdk, client, proxy, ops, placeholders
             case scenarioFile = "scenario_file"

@@ -51,6 +51,10 @@ public struct Redactor: Sendable {
         case "x-alter-signature", "x-alter-signature-v2":
             return placeholder(for: value, kind: .hmacSignature)
         case "authorization":
+            // A credential the vault handed out whole (a managed secret injected as `Basic {token}`)
+            // is replaced whole; only a credential made of parts is decoded and redacted inside.
+            let whole = redact(value)
+            if whole != value { return whole }
             if value.lowercased().hasPrefix("basic "), let decoded = Data(base64Encoded: String(value.dropFirst(6))),
                let text = String(data: decoded, encoding: .utf8) {
                 let redacted = redact(text)

@@ -11,12 +11,11 @@ extension ScenarioRun {
         guard let directory = runner.options.recordDirectory, skipReason == nil else { return }
         let file = URL(fileURLWithPath: directory).appendingPathComponent(scenario.id + ".har")
         do {
-            let secrets = try runner.server.redactionSecrets(sandbox)
-            let transcriptMap = HostMap(serverURL: hostMap.serverURL, sandboxID: hostMap.sandboxID, mapsBack: true)
-            let builder = TranscriptBuilder(secrets: secrets, realURLs: { transcriptMap.realURLs(inText: $0) })
-            let har = builder.build(exchanges: try sandbox.store.exchanges(), info: transcriptInfo(sandbox: sandbox))
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try har.encoded().write(to: file, options: .atomic)
+            let written = try TranscriptWriter(server: runner.server, hostMap: hostMap)
+                .transcript(of: sandbox, exchanges: try sandbox.store.exchanges(), info: transcriptInfo(sandbox: sandbox),
+                            name: file.lastPathComponent)
+            for leak in written.leaks { add(.leak, "token leak: \(leak)") }
+            try TranscriptWriter.write(written.data, to: file)
             transcriptPath = file.path
         } catch {
             findings.append(Finding(kind: .setup, message: "record: cannot write the transcript \(file.path): \(error)"))
@@ -30,8 +29,10 @@ extension ScenarioRun {
         var parameters: JSONObject = [
             "api_key": .string(client.apiKey.rawValue), "vault": .string(client.vault.rawValue),
             "timeout": .number(client.timeout ?? runner.options.sdkTimeout),
-            "vault_url": .string(runner.serverURL), "sandbox": .string(sandbox.id),
+            "vault_url": .string(vaultURL), "sandbox": .string(sandbox.id),
         ]
+        // A wrong key belongs to no sandbox: replay sends the same one, so the answer naming it matches.
+        if let wrongAPIKey { parameters["wrong_api_key"] = .string(wrongAPIKey) }
         if let caller = client.caller { parameters["caller"] = .string(caller) }
         if let callerType = client.callerType { parameters["caller_type"] = .string(callerType) }
         if let basePath = client.basePath { parameters["base_path"] = .string(basePath) }

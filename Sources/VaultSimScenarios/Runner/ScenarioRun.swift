@@ -27,6 +27,10 @@ struct ScenarioRun {
     var ops: [HAR.Op] = []
     /// Where the scenario's transcript was written (`--record`).
     var transcriptPath: String?
+    /// The vault address the SDK was given (an unreachable one when the scenario says so).
+    var vaultURL = ""
+    /// The key the SDK was given when the scenario wants a wrong one (no sandbox's: not a secret).
+    var wrongAPIKey: String?
 
     init(scenario: Scenario, runner: ScenarioRunner) {
         self.scenario = scenario
@@ -40,7 +44,7 @@ struct ScenarioRun {
         return findings.isEmpty ? .passed : .failed
     }
 
-    private mutating func add(_ kind: Finding.Kind, _ message: String, step: String? = nil, location: SourceLocation? = nil) {
+    mutating func add(_ kind: Finding.Kind, _ message: String, step: String? = nil, location: SourceLocation? = nil) {
         findings.append(Finding(kind: kind, step: step, location: location, message: message))
     }
 
@@ -190,10 +194,12 @@ struct ScenarioRun {
     /// Sends `init` (with the scenario's `environment` for a reused driver); false when the scenario cannot go on.
     private mutating func start(_ driver: DriverProcess, sandbox: Sandbox, environment: [String: String]?) async -> Bool {
         let client = scenario.given.client
+        vaultURL = client.vault == .reachable ? runner.serverURL : UnreachableAddress.make()
+        if client.apiKey != .valid { wrongAPIKey = SecretGenerator.apiKey() }
         var params: [String: JSONValue] = [
             "protocol": 1,
-            "base_url": .string((client.vault == .reachable ? runner.serverURL : UnreachableAddress.make()) + (client.basePath ?? "")),
-            "api_key": .string(client.apiKey == .valid ? sandbox.apiKey : SecretGenerator.apiKey()),
+            "base_url": .string(vaultURL + (client.basePath ?? "")),
+            "api_key": .string(wrongAPIKey ?? sandbox.apiKey),
             "timeout": .number(client.timeout ?? runner.options.sdkTimeout),
         ]
         if let caller = client.caller { params["caller"] = .string(caller) }
@@ -255,8 +261,9 @@ struct ScenarioRun {
     /// Performs one step; false when the driver failed and no later step can run.
     private mutating func perform(_ step: Step, driver: DriverProcess, sandbox: Sandbox, hostMap: HostMap) async -> Bool {
         // Every exchange of the step is journaled with its id (a `concurrently` step's for all of its steps).
+        // The id stays until the next step starts: a request the SDK makes after the op returned
+        // (a background audit flush) belongs to the step that caused it.
         sandbox.setCurrentStep(step.id)
-        defer { sandbox.setCurrentStep(nil) }
         guard case .concurrently(let inner) = step.action else {
             let performed = await StepContext(bindings: bindings, runner: runner, callTimeout: callTimeout, opened: opened)
                 .perform(step, driver: driver, sandbox: sandbox, hostMap: hostMap)
