@@ -73,7 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if let record, let problem = ServeRecorder.prepare(record) {
+        if let record, let problem = TranscriptFile.prepare(record) {
             printError("vaultsim: \(problem)")
             throw ExitCode(2)
         }
@@ -148,10 +148,10 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        var recorder: ServeRecorder?
+        var recorder: TranscriptFile?
         if let record {
             do {
-                recorder = try ServeRecorder(file: URL(fileURLWithPath: record), sandbox: sandbox, server: server, serverURL: running.baseURL)
+                recorder = try TranscriptFile.serve(file: URL(fileURLWithPath: record), sandbox: sandbox, server: server, serverURL: running.baseURL)
             } catch {
                 printError("vaultsim: --record: \(error)")
                 await proxy?.stop()

@@ -36,10 +36,13 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     public var driverStartFailure: String?
     /// The recorded exchanges of the scenario, once recording exists (a path beside the report).
     public var transcript: String?
+    /// With `--record`: each exchange of the transcript, in order (empty otherwise).
+    public var exchanges: [ExchangeLine] = []
 
     public init(scenarioID: String, title: String, location: SourceLocation, tags: [String] = [], covers: [String] = [], verdict: Verdict,
                 findings: [Finding] = [], skipReason: String? = nil, steps: [StepRecord] = [], duration: Duration, sdk: JSONValue? = nil,
-                driverLog: String = "", driverStartFailure: String? = nil, transcript: String? = nil) {
+                driverLog: String = "", driverStartFailure: String? = nil, transcript: String? = nil,
+                exchanges: [ExchangeLine] = []) {
         self.scenarioID = scenarioID
         self.title = title
         self.location = location
@@ -54,6 +57,7 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
         self.driverLog = driverLog
         self.driverStartFailure = driverStartFailure
         self.transcript = transcript
+        self.exchanges = exchanges
     }
 
     public var passed: Bool { verdict == .passed }
@@ -68,7 +72,7 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case title, location, tags, covers, verdict, findings, steps, sdk, transcript
+        case title, location, tags, covers, verdict, findings, steps, sdk, transcript, exchanges
         case scenarioID = "id"
         case skipReason = "skip_reason"
         case duration = "seconds"
@@ -93,6 +97,7 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
         driverLog = try c.decodeIfPresent(String.self, forKey: .driverLog) ?? ""
         driverStartFailure = try c.decodeIfPresent(String.self, forKey: .driverStartFailure)
         transcript = try c.decodeIfPresent(String.self, forKey: .transcript)
+        exchanges = try c.decodeIfPresent([ExchangeLine].self, forKey: .exchanges) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,6 +116,8 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
         try c.encode(driverLog, forKey: .driverLog)
         try c.encode(driverStartFailure, forKey: .driverStartFailure)
         try c.encode(transcript, forKey: .transcript)
+        // Only when recorded: a report of a run without --record is the same as before.
+        if !exchanges.isEmpty { try c.encode(exchanges, forKey: .exchanges) }
     }
 }
 

@@ -78,6 +78,11 @@ public struct TranscriptBuilder {
     /// Secrets found by where they stand, whether or not the sandbox still lists them (a PKCE
     /// verifier of a seeded grant, a code already used): form and query fields and JSON members
     /// named like a credential, and Bearer credentials.
+    /// An Alter API key's secret part (its `alter_key_` prefix is not secret), or the value as `kind`.
+    static func apiKeyOr(_ kind: RedactionSecret.Kind, _ value: String) -> RedactionSecret {
+        value.hasPrefix("alter_key_") ? RedactionSecret(.apiKey, String(value.dropFirst("alter_key_".count))) : RedactionSecret(kind, value)
+    }
+
     static func discoveredSecrets(in exchanges: [Exchange]) -> [RedactionSecret] {
         var found: [RedactionSecret] = []
         func named(_ name: String, _ value: String, inForm: Bool) {
@@ -116,8 +121,14 @@ public struct TranscriptBuilder {
             if let location = exchange.response.header("location"), let query = location.split(separator: "?", maxSplits: 1).dropFirst().first {
                 for (name, value) in QueryString.pairs(String(query)) { named(name, value, inForm: true) }
             }
-            for field in exchange.request.headers where field.name.canonicalName == "authorization" {
-                if field.value.lowercased().hasPrefix("bearer ") { found.append(RedactionSecret(.accessToken, String(field.value.dropFirst(7)))) }
+            for field in exchange.request.headers {
+                switch field.name.canonicalName {
+                case "authorization" where field.value.lowercased().hasPrefix("bearer "):
+                    found.append(apiKeyOr(.accessToken, String(field.value.dropFirst(7))))
+                case "x-api-key":
+                    found.append(apiKeyOr(.apiKey, field.value))
+                default: break
+                }
             }
         }
         return found

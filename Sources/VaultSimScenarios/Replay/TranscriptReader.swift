@@ -38,7 +38,8 @@ public enum TranscriptReader {
         }
         if requireOps, info.ops.isEmpty, info.scenario == nil, har.log.entries.contains(where: { $0.vaultsim?.caller == "sdk" }) {
             throw Problem(file: name, message: "log._vaultsim.ops is empty: this transcript was recorded by `vaultsim serve --record` "
-                          + "(the app's own calls, no driver ops), so there is nothing to drive again; replay takes transcripts of `vaultsim run --record`")
+                          + "or `vaultsim record --upstream` (the app's own calls, no driver ops), so there is nothing to drive again; "
+                          + "replay takes transcripts of `vaultsim run --record`")
         }
         for (index, entry) in har.log.entries.enumerated() {
             let at = "entry \(index) (log.entries[\(index)])"

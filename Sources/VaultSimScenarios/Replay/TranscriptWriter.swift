@@ -8,7 +8,8 @@ public struct TranscriptWriter: Sendable {
     /// A transcript ready to write, and the secrets found in it all the same (none, normally).
     public struct Written: Sendable {
         public var data: Data
-        public var entries: Int
+        public var har: HAR
+        public var entries: Int { har.log.entries.count }
         public var leaks: [LeakScanner.Finding]
     }
 
@@ -22,15 +23,21 @@ public struct TranscriptWriter: Sendable {
 
     /// The transcript of `exchanges` (the sandbox's, in the order they happened).
     public func transcript(of sandbox: Sandbox, exchanges: [Exchange], info: HAR.TranscriptInfo, name: String) throws -> Written {
-        let secrets = try server.redactionSecrets(sandbox)
         let map = hostMap
-        let har = TranscriptBuilder(secrets: secrets, realURLs: { map.realURLs(inText: $0) }).build(exchanges: exchanges, info: info)
+        return try Self.transcript(exchanges: exchanges, secrets: try server.redactionSecrets(sandbox), realURLs: { map.realURLs(inText: $0) },
+                                   info: info, name: name)
+    }
+
+    /// The transcript of `exchanges` with `secrets` (and those found where they stand) redacted.
+    public static func transcript(exchanges: [Exchange], secrets: [RedactionSecret], realURLs: @escaping @Sendable (String) -> String = { $0 },
+                                  info: HAR.TranscriptInfo, name: String) throws -> Written {
+        let har = TranscriptBuilder(secrets: secrets, realURLs: realURLs).build(exchanges: exchanges, info: info)
         let data = try har.encoded()
         let scanner = LeakScanner(secrets: (secrets + TranscriptBuilder.discoveredSecrets(in: exchanges))
             .filter { $0.value.count >= Redactor.shortest }
             .map { LeakScanner.Secret(label: $0.kind.rawValue.replacingOccurrences(of: "_", with: " "), value: $0.value) })
         let leaks = scanner.scan([("the transcript \(name)", String(decoding: data, as: UTF8.self))])
-        return Written(data: data, entries: har.log.entries.count, leaks: leaks)
+        return Written(data: data, har: har, leaks: leaks)
     }
 
     /// Writes a transcript atomically, making its folder when needed.

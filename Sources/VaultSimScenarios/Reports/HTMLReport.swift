@@ -4,7 +4,7 @@ import VaultSimCore
 /// One self-contained HTML page of a run (no network: styles and the filter script are inline),
 /// rendered from the run record: a summary, filters by verdict, area and contract item, and per
 /// scenario its findings (expected vs actual, with the location), its steps (op, arguments, the
-/// driver's answer, time) and the driver's log; a link to its transcript when one was recorded.
+/// driver's answer, time) and the driver's log; a link to its transcript and its exchanges when one was recorded.
 public enum HTMLReport {
     public static func page(_ record: RunRecord) -> String {
         let areas = Set(record.scenarios.map(\.area)).sorted()
@@ -90,6 +90,16 @@ public enum HTMLReport {
                 html += "<td><pre>\(escape(step.answer.map(pretty) ?? ""))</pre></td><td>\(String(format: "%.3f", step.seconds))</td></tr>\n"
             }
             html += "</tbody></table>\n"
+        }
+        if !scenario.exchanges.isEmpty {
+            html += "<details class=\"exchanges\"><summary>recorded exchanges (\(scenario.exchanges.count))</summary>"
+            html += "<table class=\"exchanges\"><thead><tr><th>#</th><th>caller</th><th>request</th><th>status</th><th>answered by</th><th>step</th><th>ms</th></tr></thead><tbody>\n"
+            for (index, exchange) in scenario.exchanges.enumerated() {
+                html += "<tr><td>\(index)</td><td>\(escape(exchange.caller))</td><td><code>\(escape(exchange.method)) \(escape(exchange.url))</code></td>"
+                html += "<td>\(exchange.status)</td><td>\(escape(exchange.answeredBy ?? ""))</td><td>\(escape(exchange.step ?? ""))</td>"
+                html += "<td>\(String(format: "%.1f", exchange.milliseconds))</td></tr>\n"
+            }
+            html += "</tbody></table></details>\n"
         }
         if !scenario.driverLog.isEmpty {
             html += "<details class=\"log\"><summary>driver log (\(scenario.driverLog.utf8.count) bytes)</summary><pre>\(escape(String(scenario.driverLog.suffix(20_000))))</pre></details>\n"

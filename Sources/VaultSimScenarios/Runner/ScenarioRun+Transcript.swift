@@ -17,6 +17,7 @@ extension ScenarioRun {
             for leak in written.leaks { add(.leak, "token leak: \(leak)") }
             try TranscriptWriter.write(written.data, to: file)
             transcriptPath = file.path
+            exchangeLines = ExchangeLine.lines(of: written.har)
         } catch {
             findings.append(Finding(kind: .setup, message: "record: cannot write the transcript \(file.path): \(error)"))
         }

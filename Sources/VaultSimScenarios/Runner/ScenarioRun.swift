@@ -27,6 +27,8 @@ struct ScenarioRun {
     var ops: [HAR.Op] = []
     /// Where the scenario's transcript was written (`--record`).
     var transcriptPath: String?
+    /// The transcript's exchanges, for the reports.
+    var exchangeLines: [ExchangeLine] = []
     /// The vault address the SDK was given (an unreachable one when the scenario says so).
     var vaultURL = ""
     /// The key the SDK was given when the scenario wants a wrong one (no sandbox's: not a secret).

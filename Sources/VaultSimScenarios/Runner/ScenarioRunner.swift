@@ -78,7 +78,7 @@ public struct ScenarioRunner: Sendable {
             scenarioID: scenario.id, title: scenario.title, location: scenario.location, tags: scenario.tags, covers: scenario.covers,
             verdict: run.verdict, findings: run.findings, skipReason: run.skipReason, steps: run.steps,
             duration: ContinuousClock.now - start, sdk: run.sdkInfo, driverLog: run.driverLog, driverStartFailure: run.driverStartFailure,
-            transcript: run.transcriptPath)
+            transcript: run.transcriptPath, exchanges: run.exchangeLines)
     }
 }
 

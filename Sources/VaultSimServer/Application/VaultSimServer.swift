@@ -80,34 +80,8 @@ public struct VaultSimServer: Sendable {
                       retention: JournalRetention? = nil) async throws -> RunningServer {
         var services: [any Service] = [application(host: host, port: port)]
         if let retention { services.append(JournalRetentionService(retention: retention, registry: registry, logger: logger)) }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
-        let address = self.address
-        let task = Task {
-            do {
-                try await group.run()
-            } catch {
-                address.failToStart(Self.startFailure(error, host: host, port: port))
-                throw error
-            }
-            address.failToStart(ServerStartError(message: "VaultSim server on \(host):\(port) stopped before it listened"))
-        }
-        let timeout = Task {
-            try await Task.sleep(for: Self.startTimeout)
-            address.failToStart(ServerStartError(message: "VaultSim server did not start listening on \(host):\(port) within 20 s"))
-        }
-        defer { timeout.cancel() }
-        do {
-            try await withTaskCancellationHandler {
-                try await address.waitUntilBound()
-            } onCancel: {
-                address.failToStart(CancellationError())
-            }
-        } catch {
-            await group.triggerGracefulShutdown()
-            task.cancel()
-            throw error
-        }
-        return RunningServer(address: address, group: group, task: task)
+        return try await RunningServer.start(services: services, address: address, host: host, port: port,
+                                             shutdownSignals: shutdownSignals, logger: logger)
     }
 
     /// Why the server could not listen, said plainly when the address is taken.
@@ -144,5 +118,39 @@ public struct RunningServer: Sendable {
 
     public func wait() async throws {
         try await task.value
+    }
+
+    /// Runs `services` (the first one an application that sets `address` once it listens) and
+    /// returns once the port is bound. Fails at once when the server cannot listen (the port is in
+    /// use, say) with that reason, and after 20 s if it neither listens nor fails.
+    static func start(services: [any Service], address: ServerAddress, host: String, port: Int, shutdownSignals: [UnixSignal],
+                      logger: Logger) async throws -> RunningServer {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: shutdownSignals, logger: logger))
+        let task = Task {
+            do {
+                try await group.run()
+            } catch {
+                address.failToStart(VaultSimServer.startFailure(error, host: host, port: port))
+                throw error
+            }
+            address.failToStart(ServerStartError(message: "VaultSim server on \(host):\(port) stopped before it listened"))
+        }
+        let timeout = Task {
+            try await Task.sleep(for: VaultSimServer.startTimeout)
+            address.failToStart(ServerStartError(message: "VaultSim server did not start listening on \(host):\(port) within 20 s"))
+        }
+        defer { timeout.cancel() }
+        do {
+            try await withTaskCancellationHandler {
+                try await address.waitUntilBound()
+            } onCancel: {
+                address.failToStart(CancellationError())
+            }
+        } catch {
+            await group.triggerGracefulShutdown()
+            task.cancel()
+            throw error
+        }
+        return RunningServer(address: address, group: group, task: task)
     }
 }
