@@ -29,11 +29,17 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not use the intercepting proxy: provider URLs are rewritten to the gateway.")
     var noProxy = false
 
+    @Flag(name: .long, help: "Send the transcripts' SDK requests, re-signed, to VaultSim's own simulation (a sandbox seeded from the transcript) and compare its answers with the recorded ones, field by field: where VaultSim differs from the vault that was recorded.")
+    var againstSimulator = false
+
     @Option(name: .long, help: "How many transcripts to replay at once (default: the machine's core count).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if againstSimulator, driver != nil || sdk != nil || unordered {
+            throw ValidationError("--against-simulator sends the recorded requests itself: it takes no --driver, --sdk or --unordered")
+        }
         if let sdk {
             guard driver == nil else { throw ValidationError("--sdk picks the SDK of the bundled driver; it does not go with --driver") }
             guard sdk.wholeMatch(of: /alter-sdk==[0-9A-Za-z.+\-]+/) != nil else {
@@ -77,7 +83,8 @@ struct ReplayCommand: AsyncParsableCommand {
         var transcripts: [(String, HAR)] = []
         var problems: [String] = []
         for file in files {
-            do { transcripts.append((file, try TranscriptReader.read(contentsOf: file))) } catch { problems.append("\(error)") }
+            // Against the simulator, a transcript without driver ops (serve, record --upstream) is welcome.
+            do { transcripts.append((file, try TranscriptReader.read(contentsOf: file, requireOps: !againstSimulator))) } catch { problems.append("\(error)") }
         }
         if !problems.isEmpty {
             for problem in problems { printError("vaultsim: \(problem)") }
@@ -85,6 +92,7 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
+        if againstSimulator { return try await compareAll(transcripts, layout: layout) }
         let command = try await SuiteSession.driver(driver, requirement: sdk, layout: layout)
         let session = SuiteSession(layout: layout, driver: command, noProxy: noProxy)
         printLine("vaultsim: replaying \(transcripts.count) transcript(s), driver: \(command)")
@@ -118,5 +126,27 @@ struct ReplayCommand: AsyncParsableCommand {
         let seconds = (ContinuousClock.now - began)
         printLine("vaultsim: \(results.count - diverged) replayed, \(diverged) diverged in \(String(format: "%.1f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18)) s")
         if diverged > 0 { throw ExitCode(1) }
+    }
+
+    /// `--against-simulator`: each transcript's SDK requests sent to a fresh VaultSim sandbox.
+    private func compareAll(_ transcripts: [(String, HAR)], layout: ProjectLayout) async throws {
+        let session = SuiteSession(layout: layout, driver: DriverCommand(executable: "/bin/true"), noProxy: true)
+        printLine("vaultsim: comparing \(transcripts.count) transcript(s) with VaultSim's simulation")
+        let began = ContinuousClock.now
+        let results = try await session.withServer { server, serverURL, _ in
+            let comparison = SimulatorComparison(server: server, serverURL: serverURL)
+            var results: [SimulatorComparison.Result] = []
+            for (file, har) in transcripts {
+                let result = await comparison.compare(har, name: file)
+                printLine(ReplayReport.text(result))
+                results.append(result)
+            }
+            return results
+        }
+        let differing = results.filter { !$0.passed }.count
+        let seconds = ContinuousClock.now - began
+        printLine("vaultsim: \(results.count - differing) answered the same, \(differing) differ in "
+                  + String(format: "%.1f", Double(seconds.components.seconds) + Double(seconds.components.attoseconds) / 1e18) + " s")
+        if differing > 0 { throw ExitCode(1) }
     }
 }

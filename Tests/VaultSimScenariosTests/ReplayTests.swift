@@ -102,6 +102,20 @@ struct ReplayTests {
         #expect(report.contains("request not made"), "the recorded call it no longer makes is named: \(report)")
     }
 
+    /// The committed fixtures' SDK requests sent to VaultSim's own simulation: the happy path
+    /// answers the same; the policy refusal differs where the policy was not seeded, entry and field named.
+    @Test func aTranscriptAgainstTheSimulatorNamesEachDifferingAnswer() async throws {
+        let fixtures = EndToEnd.root.appendingPathComponent("Fixtures/transcripts")
+        let result = try await Self.vaultsim(["replay", "--against-simulator", fixtures.appendingPathComponent("happy-path.har").path,
+                                              fixtures.appendingPathComponent("policy-refusal.har").path])
+        #expect(result.status == .exited(1), "\(result.output)\n\(result.errors)")
+        #expect(result.output.contains("SAME  \(fixtures.path)/happy-path.har  (2 SDK requests sent again, 0 answered otherwise"), "\(result.output)")
+        #expect(result.output.contains("DIFFERS  \(fixtures.path)/policy-refusal.har"), "\(result.output)")
+        #expect(result.output.contains("entry 5 POST /sdk/token: recorded 403, VaultSim 200"), "\(result.output)")
+        #expect(result.output.contains(#"body.detail: recorded {"details":{"local_time":"<date>","policy":"business-hours""#), "\(result.output)")
+        #expect(result.output.contains("vaultsim: 1 answered the same, 1 differ"), "\(result.output)")
+    }
+
     /// A bad transcript: exit 2, the entry and the field named, nothing replayed.
     @Test func aBadTranscriptIsRefusedWithItsEntry() async throws {
         let dir = try Self.temporaryFolder("bad")

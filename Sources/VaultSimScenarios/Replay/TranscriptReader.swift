@@ -121,3 +121,23 @@ public enum ReplayReport {
         return lines.joined(separator: "\n")
     }
 }
+
+extension ReplayReport {
+    /// `--against-simulator`: each recorded request, and each field where VaultSim answered otherwise.
+    public static func text(_ result: SimulatorComparison.Result) -> String {
+        var lines: [String] = []
+        let verdict = result.passed ? "SAME" : "DIFFERS"
+        lines.append("\(verdict)  \(result.name)  (\(result.compared.count) SDK requests sent again, \(result.differing) answered otherwise, "
+                     + "\(String(format: "%.2f", result.seconds)) s)")
+        for seeded in result.seeded { lines.append("  seeded: \(seeded)") }
+        for note in result.notes { lines.append("  note: \(note)") }
+        if result.compared.isEmpty { lines.append("  no SDK request to the vault in this transcript: nothing to compare") }
+        for compared in result.compared where !compared.differences.isEmpty {
+            lines.append("  entry \(compared.entry) \(compared.request): recorded \(compared.recordedStatus), VaultSim \(compared.status)")
+            for difference in compared.differences.prefix(12) {
+                lines.append("    \(difference.field): recorded \(difference.expected), VaultSim \(difference.actual)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
