@@ -145,18 +145,22 @@ struct ReportRenderingTests {
 
 /// `docs/report.schema.json`, checked with Python's jsonschema (`.ci/run` installs it).
 enum SchemaCheck {
-    static func problems(_ report: URL) async throws -> String {
-        let schema = EndToEnd.root.appendingPathComponent("docs/report.schema.json").path
+    /// What the schema (a file under docs/) finds wrong in each file: `path: message` lines,
+    /// prefixed by the file's name when there are several; empty when all are valid.
+    static func problems(_ report: URL, schema name: String = "report.schema.json", more: [URL] = []) async throws -> String {
+        let schema = EndToEnd.root.appendingPathComponent("docs/\(name)").path
         let script = """
             import json, sys
             import jsonschema
             schema = json.load(open(sys.argv[1]))
             jsonschema.Draft202012Validator.check_schema(schema)
-            errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))), key=str)
-            for error in errors[:10]:
-                print("/".join(map(str, error.absolute_path)) + ": " + error.message)
+            files = sys.argv[2:]
+            for file in files:
+                errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(file))), key=str)
+                for error in errors[:10]:
+                    print((file + ": " if len(files) > 1 else "") + "/".join(map(str, error.absolute_path)) + ": " + error.message)
             """
-        let result = try await Subprocess.run(.name("python3"), arguments: ["-c", script, schema, report.path],
+        let result = try await Subprocess.run(.name("python3"), arguments: Arguments(["-c", script, schema, report.path] + more.map(\.path)),
                                               output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
         guard result.terminationStatus == .exited(0) else { return "the schema check could not run: \(result.standardError)" }
         return result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
