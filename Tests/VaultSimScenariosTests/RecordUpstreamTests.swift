@@ -40,9 +40,12 @@ struct RecordUpstreamTests {
             let grantID = value(#"([0-9a-f-]{36})  google"#, in: welcome)
             let google = value(#"-> (\S+/hosts/www\.googleapis\.com)/"#, in: welcome)
 
-            // The recorder in front of it.
+            // The recorder in front of it; its proxy forwards provider calls to serve's gateway
+            // (--provider-base) where it would otherwise go to the real hosts.
+            let providerBase = String(google.dropLast("/www.googleapis.com".count))
             let recorded = try await Subprocess.run(
-                .path(FilePath(Self.binary)), arguments: ["record", "--upstream", vaultURL, "--port", "0", "--out", transcriptFile.path],
+                .path(FilePath(Self.binary)), arguments: ["record", "--upstream", vaultURL, "--port", "0", "--out", transcriptFile.path,
+                                                          "--forward-providers", "--proxy-port", "0", "--provider-base", providerBase],
                 workingDirectory: FilePath(EndToEnd.root.path), input: .none, output: .sequence, error: .sequence
             ) { record in
                 async let recordErrors = ServeCommandTests.collect(record.standardError)
@@ -53,7 +56,12 @@ struct RecordUpstreamTests {
                     if line.hasPrefix("Writing the redacted transcript") { break }
                 }
                 let recorderURL = value(#"export ALTER_BASE_URL=(\S+)"#, in: banner)
-                let app = try await Subprocess.run(.path(FilePath(python)), arguments: [example, recorderURL, apiKey, grantID, google],
+                var environment: [Environment.Key: String] = [:]
+                for name in ["HTTPS_PROXY", "HTTP_PROXY", "SSL_CERT_FILE", "NO_PROXY"] {
+                    environment[Environment.Key(rawValue: name)!] = value("export \(name)=(\\S+)", in: banner)
+                }
+                let app = try await Subprocess.run(.path(FilePath(python)), arguments: [example, recorderURL, apiKey, grantID, "https://www.googleapis.com"],
+                                                   environment: .inherit.updating(environment),
                                                    output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
                 try record.send(signal: .interrupt)
                 var rest = ""
@@ -66,7 +74,8 @@ struct RecordUpstreamTests {
         let (recorded, apiKey, vaultURL, serveErrors) = upstream.closureResult
         let (banner, rest, appOutput, appErrors, recordErrors) = recorded.closureResult
         #expect(banner.contains("the only mode in which VaultSim sends anything off the machine"), "\(banner)")
-        #expect(banner.contains("forwarding every request to \(vaultURL)"), "\(banner)")
+        #expect(banner.contains("forwarding every request to \(vaultURL), and every provider call to its real host."), "\(banner)")
+        #expect(banner.contains("export HTTPS_PROXY=http://"), "\(banner)")
         // The app ran unchanged through the recorder: signed requests forwarded as they came.
         #expect(appOutput.contains("2026-12-03T14:00:00+01:00: Quarterly review"), "app: \(appErrors)\nrecord: \(recordErrors)\nserve: \(serveErrors)")
         #expect(recorded.terminationStatus == .exited(0), "\(recordErrors)")
@@ -80,6 +89,14 @@ struct RecordUpstreamTests {
         #expect(tokenCall.request.headers.contains { $0.name.lowercased() == "x-api-key" && $0.value == "alter_key_<<api_key:1>>" })
         #expect(tokenCall.request.headers.contains { $0.name.lowercased() == "x-alter-signature" && $0.value.hasPrefix("<<hmac_signature:") })
         #expect(tokenCall.response.content.text?.contains(#""access_token":"<<access_token:1>>""#) == true, "\(tokenCall.response.content.text ?? "")")
+        // The provider call went through the recording proxy, at its real URL, the token redacted.
+        let calendar = try #require(transcript.log.entries.first { $0.request.url.hasPrefix("https://www.googleapis.com/calendar/v3/") },
+                                    "\(transcript.log.entries.map(\.request.url))")
+        #expect(calendar.vaultsim?.service == "google")
+        #expect(calendar.response.status == 200)
+        #expect(calendar.request.headers.contains { $0.name.lowercased() == "authorization" && $0.value == "Bearer <<access_token:1>>" },
+                "\(calendar.request.headers)")
+        #expect(calendar.response.content.text?.contains("Quarterly review") == true)
         let text = try String(contentsOf: transcriptFile, encoding: .utf8)
         #expect(apiKey.hasPrefix("alter_key_") && !text.contains(String(apiKey.dropFirst("alter_key_".count))))
 

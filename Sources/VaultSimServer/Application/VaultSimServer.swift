@@ -24,7 +24,7 @@ public struct VaultSimServer: Sendable {
     /// (AsyncHTTPClient's pool keeps a connection 60 s), so that client always closes first and
     /// never sends a request on a connection the server is closing. A request being answered
     /// (a fault's delay, say) is not idle.
-    static let defaultIdleTimeout: TimeAmount = .seconds(75)
+    public static let defaultIdleTimeout: TimeAmount = .seconds(75)
     /// How long a connection may sit with nothing to read before the server closes it.
     public var idleTimeout: TimeAmount = VaultSimServer.defaultIdleTimeout
     /// How long `start` waits for the port to be bound.

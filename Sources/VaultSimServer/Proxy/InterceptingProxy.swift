@@ -26,6 +26,9 @@ public final class InterceptingProxy: Sendable {
     /// A connection with no request in flight is closed after this long without a read (the
     /// server's own idle timeout).
     let idleTimeout: TimeAmount
+    /// Set for `vaultsim record --forward-providers`: requests go to the real hosts (or where the
+    /// forwarding says) instead of the gateway, and each exchange is handed to it.
+    let forwarding: ProviderForwarding?
     /// The listening channel and the client to the gateway, while the proxy runs.
     private let running = Mutex<(listener: any Channel, client: HTTPClient)?>(nil)
 
@@ -39,6 +42,17 @@ public final class InterceptingProxy: Sendable {
         self.authority = authority
         self.address = server.address
         self.idleTimeout = idleTimeout ?? server.idleTimeout
+        self.forwarding = nil
+    }
+
+    /// A proxy that forwards every provider call to its real host (or where `forwarding` says)
+    /// and hands each exchange to it: `vaultsim record --forward-providers`.
+    public init(forwarding: ProviderForwarding, authority: LocalCertificateAuthority, idleTimeout: TimeAmount = VaultSimServer.defaultIdleTimeout) {
+        self.registry = SandboxRegistry()
+        self.authority = authority
+        self.address = ServerAddress()
+        self.idleTimeout = idleTimeout
+        self.forwarding = forwarding
     }
 
     /// Starts listening on loopback; returns the port.
@@ -86,6 +100,9 @@ public final class InterceptingProxy: Sendable {
         try? await current?.client.shutdown()
     }
 
+    /// The HTTP client, while the proxy runs.
+    var clientWhileRunning: HTTPClient? { running.withLock { $0?.client } }
+
     struct NotRunning: Error, CustomStringConvertible {
         var description: String { "the VaultSim proxy has stopped" }
     }
@@ -94,6 +111,12 @@ public final class InterceptingProxy: Sendable {
 
     enum Refusal: Error {
         case status(HTTPResponseStatus, String, headers: [(String, String)])
+    }
+
+    /// The sandbox whose gateway answers; with `forwarding`, none is needed.
+    func sandboxID(proxyAuthorization value: String?) -> Result<String, Refusal> {
+        if forwarding != nil { return .success("") }
+        return sandbox(proxyAuthorization: value).map(\.id)
     }
 
     func sandbox(proxyAuthorization value: String?) -> Result<Sandbox, Refusal> {
@@ -134,6 +157,7 @@ public final class InterceptingProxy: Sendable {
     /// transport failure (a fault that drops the connection, say), which the caller mirrors by
     /// closing the client's connection.
     func forward(method: HTTPMethod, target: String, headers: HTTPHeaders, body: ByteBuffer?, host: String, sandboxID: String) async throws -> Answer {
+        if let forwarding { return try await forwardOut(forwarding, method: method, target: target, headers: headers, body: body, host: host) }
         var request = HTTPClientRequest(url: ProviderRoutes.baseURL(serverURL: address.baseURL, sandboxID: sandboxID, host: host)
             + (target.hasPrefix("/") ? target : "/" + target))
         request.method = method
@@ -164,8 +188,8 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        case tunnel(host: String, sandbox: Sandbox)
-        case plain(host: String, sandbox: Sandbox, head: HTTPRequestHead, target: String, body: ByteBuffer)
+        case tunnel(host: String, sandboxID: String)
+        case plain(host: String, sandboxID: String, head: HTTPRequestHead, target: String, body: ByteBuffer)
         case refused(InterceptingProxy.Refusal)
         case switching
     }
@@ -182,13 +206,13 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             state = start(head)
         case .body(var chunk):
-            if case .plain(let host, let sandbox, let head, let target, var body) = state {
+            if case .plain(let host, let sandboxID, let head, let target, var body) = state {
                 guard body.readableBytes + chunk.readableBytes <= InterceptingProxy.bodyLimit else {
                     state = .refused(.status(.payloadTooLarge, "VaultSim proxy: request body over 16 MiB", headers: []))
                     return
                 }
                 body.writeBuffer(&chunk)
-                state = .plain(host: host, sandbox: sandbox, head: head, target: target, body: body)
+                state = .plain(host: host, sandboxID: sandboxID, head: head, target: target, body: body)
             }
         case .end:
             finish(context: context)
@@ -203,8 +227,8 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ? String(authority.dropFirst().prefix { $0 != "]" })
                 : String(authority.prefix { $0 != ":" })
             guard !host.isEmpty else { return .refused(.status(.badRequest, "VaultSim proxy: CONNECT needs host:port, got '\(authority)'", headers: [])) }
-            switch proxy.sandbox(proxyAuthorization: credentials) {
-            case .success(let sandbox): return .tunnel(host: host.lowercased(), sandbox: sandbox)
+            switch proxy.sandboxID(proxyAuthorization: credentials) {
+            case .success(let sandboxID): return .tunnel(host: host.lowercased(), sandboxID: sandboxID)
             case .failure(let refusal): return .refused(refusal)
             }
         }
@@ -212,10 +236,10 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let url = URLComponents(string: head.uri), url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty else {
             return .refused(.status(.badRequest, "VaultSim proxy: expected CONNECT host:443 or an absolute http:// URL, got '\(head.uri)'", headers: []))
         }
-        switch proxy.sandbox(proxyAuthorization: credentials) {
-        case .success(let sandbox):
+        switch proxy.sandboxID(proxyAuthorization: credentials) {
+        case .success(let sandboxID):
             let target = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
-            return .plain(host: host.lowercased(), sandbox: sandbox, head: head, target: target, body: ByteBuffer())
+            return .plain(host: host.lowercased(), sandboxID: sandboxID, head: head, target: target, body: ByteBuffer())
         case .failure(let refusal): return .refused(refusal)
         }
     }
@@ -227,7 +251,7 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .refused(.status(let status, let text, let headers)):
             state = .idle
             ProxyResponses.write(context: context, status: status, headers: headers, body: ByteBuffer(string: text + "\n"), close: true)
-        case .tunnel(let host, let sandbox):
+        case .tunnel(let host, let sandboxID):
             state = .switching
             let tls: NIOSSLContext
             do {
@@ -259,17 +283,17 @@ final class ProxyFrontHandler: ChannelInboundHandler, RemovableChannelHandler {
                     try pipeline.addHandler(HTTPResponseEncoder(), position: .last)
                     try pipeline.addHandler(ProxyConnectionGuard(), position: .last)
                     try pipeline.addHandler(HTTPServerPipelineHandler(), position: .last)
-                    try pipeline.addHandler(ProxyForwardHandler(proxy: proxy, host: host, sandboxID: sandbox.id), position: .last)
+                    try pipeline.addHandler(ProxyForwardHandler(proxy: proxy, host: host, sandboxID: sandboxID), position: .last)
                     _ = pipeline.removeHandler(handler)
                     _ = pipeline.removeHandler(frontDecoder)
                 } catch {
                     context.close(promise: nil)
                 }
             }
-        case .plain(let host, let sandbox, let head, let target, let body):
+        case .plain(let host, let sandboxID, let head, let target, let body):
             state = .idle
             ProxyForwardHandler.relay(context: context, proxy: proxy, method: head.method, target: target, headers: head.headers, body: body,
-                                      host: host, sandboxID: sandbox.id, keepAlive: head.isKeepAlive)
+                                      host: host, sandboxID: sandboxID, keepAlive: head.isKeepAlive)
         }
     }
 

@@ -52,8 +52,13 @@ public final class UpstreamRecorder: Sendable {
         public var description: String { message }
     }
 
-    /// Every exchange so far, in the order they arrived.
+    /// Every exchange so far, in the order they were answered.
     public var exchanges: [Exchange] { recorded.withLock { $0 } }
+
+    /// Keeps an exchange made elsewhere (the recording proxy's provider calls).
+    public func append(_ exchange: Exchange) {
+        recorded.withLock { $0.append(exchange) }
+    }
 
     public func start(host: String, port: Int, shutdownSignals: [UnixSignal] = []) async throws -> RunningServer {
         let address = self.address
