@@ -130,10 +130,10 @@ struct ReplayCommand: AsyncParsableCommand {
 
     /// `--against-simulator`: each transcript's SDK requests sent to a fresh VaultSim sandbox.
     private func compareAll(_ transcripts: [(String, HAR)], layout: ProjectLayout) async throws {
-        let session = SuiteSession(layout: layout, driver: DriverCommand(executable: "/bin/true"), noProxy: true)
         printLine("vaultsim: comparing \(transcripts.count) transcript(s) with VaultSim's simulation")
         let began = ContinuousClock.now
-        let results = try await session.withServer { server, serverURL, _ in
+        // The recorded requests go to the vault directly: no driver, no proxy.
+        let results = try await SuiteSession.withServer(layout: layout, noProxy: true) { server, serverURL, _ in
             let comparison = SimulatorComparison(server: server, serverURL: serverURL)
             var results: [SimulatorComparison.Result] = []
             for (file, har) in transcripts {

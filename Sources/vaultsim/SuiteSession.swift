@@ -56,6 +56,12 @@ struct SuiteSession {
     /// A server (and, unless `noProxy`, an intercepting proxy) for the length of `body`.
     func withServer<T>(onStart: (String) -> Void = { _ in },
                        _ body: (VaultSimServer, String, ProxyEnvironment?) async throws -> T) async throws -> T {
+        try await Self.withServer(layout: layout, noProxy: noProxy, onStart: onStart, body)
+    }
+
+    /// A server (and, unless `noProxy`, an intercepting proxy) for `body`, stopped after it.
+    static func withServer<T>(layout: ProjectLayout, noProxy: Bool, onStart: (String) -> Void = { _ in },
+                              _ body: (VaultSimServer, String, ProxyEnvironment?) async throws -> T) async throws -> T {
         let fixtures: FixtureLibrary
         do { fixtures = try FixtureLibrary(root: layout.fixtures) } catch { throw UserError.badInput("\(error)") }
         let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
