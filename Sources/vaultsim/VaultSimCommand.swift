@@ -18,7 +18,7 @@ struct VaultSimCommand: AsyncParsableCommand {
         defaultSubcommand: RunCommand.self)
 
     /// VaultSim's version, and the SDK it is wire-compatible with.
-    static let version = "vaultsim \(VaultSimVersion.current) (wire-compatible with alter-sdk 0.11.0)"
+    static let version = "vaultsim \(VaultSimVersion.current) (wire-compatible with alter-sdk 0.8-0.11 and 0.12-0.29)"
 
     /// Like the default entry point, but bad command lines exit with 2 (bad input), not 64.
     static func main() async {

@@ -15,6 +15,12 @@ enum EndToEnd {
         try await PythonDriverBootstrap(layout: layout).ensure(log: { print($0) })
     }
 
+    /// The App generation's SDK (alter-sdk 0.29.0, what `pip install alter-sdk` gives today), in
+    /// its own venv beside the pinned one.
+    static let newestPythonDriver = Task<DriverCommand, any Error> {
+        try await PythonDriverBootstrap(layout: layout, requirement: "alter-sdk==0.29.0").ensure(log: { print($0) })
+    }
+
     static func misbehavingDriver(_ mode: String) -> DriverCommand {
         DriverCommand(executable: "python3", arguments: ["-u", root.appendingPathComponent("Tests/VaultSimScenariosTests/drivers/misbehaving_driver.py").path, mode])
     }

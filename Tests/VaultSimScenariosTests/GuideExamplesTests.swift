@@ -57,24 +57,27 @@ struct GuideExamplesTests {
 
     /// Runs one example with the real SDK: its placeholders filled as a developer would, its
     /// environment the banner's exports (plus PATH, HOME and the app's grant ids).
-    static func run(_ name: String, _ served: Served) async throws -> (status: Int32, output: String) {
-        let python = try await EndToEnd.pythonDriver.value.executable
-        let source = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+    static func run(_ name: String, _ served: Served, folder: URL = folder, python: String? = nil,
+                    fill: [(String, String)] = []) async throws -> (status: Int32, output: String) {
+        let executable: String
+        if let python { executable = python } else { executable = try await EndToEnd.pythonDriver.value.executable }
+        var source = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
             .replacingOccurrences(of: "\"alter_key_...\"", with: "\"\(served.sandbox.apiKey)\"")
             .replacingOccurrences(of: "\"MANAGED_SECRET_GRANT_ID\"", with: "\"\(served.grants["loyalty"] ?? "")\"")
             .replacingOccurrences(of: "\"GRANT_ID\"", with: "\"\(served.grants["google"] ?? "")\"")
+        for (placeholder, value) in fill { source = source.replacingOccurrences(of: placeholder, with: value) }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-guide-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         try source.write(to: scratch.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(at: folder.appendingPathComponent("_app.py"), to: scratch.appendingPathComponent("_app.py"))
+        try FileManager.default.copyItem(at: Self.folder.appendingPathComponent("_app.py"), to: scratch.appendingPathComponent("_app.py"))
 
         var environment = served.exports
         environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"
         environment["HOME"] = ProcessInfo.processInfo.environment["HOME"] ?? "/tmp"
         environment["VAULTSIM_GUIDE_GRANTS"] = JSONValue.object(served.grants.mapValues(JSONValue.string)).jsonText
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [scratch.appendingPathComponent(name).path]
         process.currentDirectoryURL = scratch
         process.environment = environment
@@ -130,5 +133,22 @@ struct GuideExamplesTests {
         }
         // The journal shows the SDK's calls reached the fake at the real host, with no gateway URL in sight.
         #expect(!output.contains("/sandboxes/"), "\(output)")
+    }
+
+    /// The alter-sdk 0.29.0 README's quick example (`async with App(api_key=…) as vault:
+    /// await vault.request(…)`), unchanged but for its placeholders, against the same dev sandbox:
+    /// today's SDK signs its own way and still reaches Slack through the proxy.
+    @Test func theNewestSDKsQuickExampleRunsUnchanged() async throws {
+        let python = try await EndToEnd.newestPythonDriver.value.executable
+        let served = try await Self.serve()
+        let (status, output) = try await Self.run("quick_example.py", served, folder: EndToEnd.root.appendingPathComponent("Tests/VaultSimScenariosTests/sdk29"),
+                                                  python: python, fill: [("<api-key>", served.sandbox.apiKey), ("<grant-id>", served.grants["slack"] ?? ""),
+                                                                         ("https://api.example.com/resource", "https://slack.com/api/chat.postMessage")])
+        let tokens = try served.sandbox.store.tokenRequests()
+        await served.stop()
+        #expect(status == 0, "quick_example.py exited \(status):\n\(output)")
+        // Slack's own answer to a message without a channel, through the SDK's injected token.
+        #expect(output.contains("200 {'ok': False, 'error': 'channel_not_found'"), "\(output)")
+        #expect(tokens.map(\.signingScheme) == ["six-line"], "\(tokens.map(\.json))")
     }
 }

@@ -285,13 +285,27 @@ struct HardeningTests {
 
     // MARK: 4. every refusal in the envelope
 
-    @Test(arguments: ["/nope", "/sdk/nope", "/sdk/oauth/grants/x/y/z", "/_vaultsim/nope", "/sandboxes/\u{61}"])
+    @Test(arguments: ["/nope", "/_vaultsim/nope", "/sandboxes/\u{61}", "/sdk"])
     func anUnknownRouteIsA404InTheEnvelope(path: String) async throws {
         let (code, json, headers) = try await call(.post, path, headers: Self.json(), body: "{}")
         #expect(code == 404)
         #expect(json["detail"]?["error"] == "not_found")
         #expect(json["detail"]?["message"]?.stringValue?.contains(path) == true)
         #expect(json["detail"]?["details"] != nil)
+        #expect(headers[.contentType] == "application/json")
+    }
+
+    /// Under /sdk/ a path VaultSim does not serve is 501 `not_simulated`, whatever the method: an
+    /// SDK reads a 404 there as "grant not found".
+    @Test(arguments: [(HTTPRequest.Method.post, "/sdk/nope"), (.post, "/sdk/oauth/grants/x/y/z"), (.get, "/sdk/approvals/a1"),
+                      (.patch, "/sdk/agents/a1"), (.delete, "/sdk/grants/g1/delegations/me"), (.put, "/sdk/x"),
+                      (.get, "/sdk/approvals/a1/result")])
+    func anUnsimulatedSDKRouteIsA501NamingIt(method: HTTPRequest.Method, path: String) async throws {
+        let (code, json, headers) = try await call(method, path, headers: Self.json(), body: method == .get ? nil : "{}")
+        #expect(code == 501)
+        #expect(json["detail"]?["error"] == "not_simulated")
+        #expect(json["detail"]?["message"]?.stringValue?.contains("\(method.rawValue) \(path)") == true)
+        #expect(json["detail"]?["details"]?["path"]?.stringValue == path)
         #expect(headers[.contentType] == "application/json")
     }
 

@@ -107,9 +107,13 @@ struct SDKRoutesTests {
         let grant = try sandbox.seed(secret: SecretSeed(type: .apiKeyQuery, secret: "sk_test_1234567890", secondaryName: "key"))
         let (status, json, _) = try await post("/sdk/token", #"{"grant_id":"\#(grant.id)","reason":null,"request":{"method":"GET","url":"https://x"}}"#)
         #expect(status == 200)
-        #expect(json["access_token"] == "sk_test_1234567890")
-        #expect(json["injection_format"] == "api_key_query")
-        #expect(json["additional_injections"] == [["target": "query_param", "key": "key", "value_source": "token"]])
+        // The marker header carries the type; the key travels only in the query rule (a shape
+        // every generation accepts: 0.22+ refuse a format without {token}).
+        #expect(json["access_token"] == "api_key_query")
+        #expect(json["injection_header"] == "X-Credential-Type")
+        #expect(json["injection_format"] == "{token}")
+        #expect(json["additional_credentials"] == ["api_key": "sk_test_1234567890"])
+        #expect(json["additional_injections"] == [["target": "query_param", "key": "key", "value_source": "additional_credentials.api_key"]])
     }
 
     @Test func invalidListLimitIsA422() async throws {

@@ -21,29 +21,39 @@ import sys
 
 import alter_sdk
 
-# This driver speaks the AlterVault API (alter-sdk 0.8-0.11, the one the integration guide
-# documents). Newer releases replaced it with App/Agent: init then says so, once, instead of
-# the driver dying on import.
-SUPPORTED_API = "the AlterVault API of alter-sdk 0.8 to 0.11"
+# This driver speaks both generations of the Python SDK through their public API only:
+# AlterVault (alter-sdk 0.8-0.11, the API the integration guide documents) and App (0.12 on,
+# which replaced AlterVault with App and Agent). init reports which one it found.
 try:
     from alter_sdk import AlterVault
-    IMPORT_ERROR = None
-except ImportError as exc:
+except ImportError:
     AlterVault = None
-    IMPORT_ERROR = exc
+try:
+    from alter_sdk import App
+except ImportError:
+    App = None
+CLIENT_CLASS = AlterVault if AlterVault is not None else App
+GENERATION = "AlterVault" if AlterVault is not None else ("App" if App is not None else None)
 
 PROTOCOL = 1
-# Driver ops and the AlterVault method each needs (revoke_grant arrived in alter-sdk 0.9.0;
+# Driver ops and the client method each needs (revoke_grant arrived in alter-sdk 0.9.0;
 # create_connect_session and connect are checked the same way, so an older SDK is reported honestly).
 OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revoke_grant",
-       "create_connect_session": "create_connect_session", "connect": "connect", "close": "close"}
+       "create_connect_session": "create_connect_session", "connect": "connect", "close": "close",
+       "proxy_request": "proxy_request"}
+# The keyword arguments each op passes on when the scenario gives them, per generation.
+REQUEST_ARGS = ("grant_id", "provider", "account", "json", "extra_headers", "query_params", "path_params", "reason", "context")
+LIST_GRANTS_ARGS = {"AlterVault": ("provider_id", "limit", "offset"),
+                    "App": ("provider_id", "status", "account", "label", "limit", "offset")}
 
 
 def capabilities():
     """The ops the imported SDK can serve."""
-    if AlterVault is None:
+    if CLIENT_CLASS is None:
         return []
-    return [op for op, method in OPS.items() if hasattr(AlterVault, method)]
+    return [op for op, method in OPS.items() if hasattr(CLIENT_CLASS, method)]
+
+
 LINE_LIMIT = 16 * 1024 * 1024
 
 
@@ -68,6 +78,24 @@ def json_safe(value, depth=0):
     return repr(value)
 
 
+def error_kind(cls):
+    """A language-neutral name for an SDK exception class, so a driver in another language can
+    map its own classes to the same kinds: the class name without its "Error" suffix, in
+    snake_case (GrantNotFoundError -> grant_not_found, ProviderAPIError -> provider_api,
+    TimeoutError -> timeout). Classes outside the SDK are "foreign"."""
+    if not cls.__module__.startswith("alter_sdk"):
+        return "foreign"
+    name = cls.__name__
+    if name.endswith("Error"):
+        name = name[:-len("Error")]
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i > 0 and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
 def error_payload(exc):
     """Describe an exception in the protocol's SDK-error shape."""
     cls = type(exc)
@@ -81,6 +109,8 @@ def error_payload(exc):
         attrs = {}
     return {
         "class": cls.__name__,
+        "kind": error_kind(cls),
+        "ancestor_kinds": [error_kind(c) for c in cls.__mro__[1:] if c.__module__.startswith("alter_sdk")],
         "module": cls.__module__,
         "ancestors": [c.__name__ for c in cls.__mro__[1:] if c is not object],
         "message": json_safe(getattr(exc, "message", text)),
@@ -136,10 +166,9 @@ class Driver:
     async def op_init(self, params):
         if self.vault is not None:
             raise ProtocolError("init already sent")
-        if IMPORT_ERROR is not None:
-            raise ProtocolError(f"alter-sdk {sdk_version()} has no AlterVault ({IMPORT_ERROR}); this driver speaks "
-                                f"{SUPPORTED_API}. Choose such an SDK with --sdk alter-sdk==0.11.0, or a driver "
-                                "for this SDK with --driver CMD")
+        if CLIENT_CLASS is None:
+            raise ProtocolError(f"alter-sdk {sdk_version()} has neither AlterVault (0.8-0.11) nor App (0.12 on); "
+                                "choose another SDK with --sdk, or a driver for this one with --driver CMD")
         base_url, api_key = need(params, "base_url"), need(params, "api_key")
         # A reused driver gets each scenario's environment here (its proxy names the sandbox);
         # the SDK reads it when the client is made.
@@ -152,7 +181,7 @@ class Driver:
             else:
                 os.environ[str(name)] = str(value)
         os.environ["ALTER_BASE_URL"] = base_url
-        self.vault = AlterVault(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))
+        self.vault = CLIENT_CLASS(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))
         return {
             "sdk": "alter-sdk",
             "version": sdk_version(),
@@ -161,6 +190,7 @@ class Driver:
             "sdk_path": alter_sdk.__file__,
             "protocol": PROTOCOL,
             "capabilities": capabilities(),
+            "generation": GENERATION,
             # One process may serve many scenarios: end_scenario, then init again.
             "reusable": True,
             "pid": os.getpid(),
@@ -169,8 +199,7 @@ class Driver:
     async def op_request(self, params):
         vault = self.client()
         method, url = need(params, "method"), need(params, "url")
-        kwargs = pick(params, ("grant_id", "provider", "account", "json", "extra_headers",
-                               "query_params", "path_params", "reason", "context"))
+        kwargs = pick(params, REQUEST_ARGS)
         if "body_base64" in params:
             try:
                 kwargs["body"] = base64.b64decode(params["body_base64"], validate=True)
@@ -188,8 +217,24 @@ class Driver:
         return {"status": response.status_code, "headers": headers, "body": response.text,
                 "json": parsed, "http_version": response.http_version}
 
+    async def op_proxy_request(self, params):
+        # Proxy mode (alter-sdk 0.12 on): the vault makes the provider call. The result is the
+        # SDK's model as JSON, plus the body decoded (text, and JSON when it parses).
+        vault = self.client()
+        method, url = need(params, "method"), need(params, "url")
+        result = await vault.proxy_request(method, url, **pick(params, REQUEST_ARGS))
+        out = result.model_dump(mode="json")
+        if hasattr(result, "body_bytes"):
+            raw = result.body_bytes()
+            out["body"] = raw.decode("utf-8", errors="replace")
+            try:
+                out["json"] = json_safe(json.loads(raw))
+            except ValueError:
+                out["json"] = None
+        return out
+
     async def op_list_grants(self, params):
-        result = await self.client().list_grants(**pick(params, ("provider_id", "limit", "offset")))
+        result = await self.client().list_grants(**pick(params, LIST_GRANTS_ARGS[GENERATION]))
         return result.model_dump(mode="json")
 
     async def op_revoke_grant(self, params):

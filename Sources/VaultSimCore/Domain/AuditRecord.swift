@@ -14,6 +14,7 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var contextHeader: String?
     public var actorID: String?
     public var payloadJSON: String
+    public var signingScheme: String?
 
     /// - Parameter payloadText: the request body as received.
     public init(receivedAt: Date, grantID: String?, callerInfo: CallerInfo, payloadText: String) {
@@ -24,6 +25,7 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.contextHeader = callerInfo.contextHeader
         self.actorID = callerInfo.actorID
         self.payloadJSON = payloadText
+        self.signingScheme = callerInfo.signingScheme
     }
 
     public var payload: JSONValue { JSONValue.parse(payloadJSON) ?? .null }
@@ -38,6 +40,7 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         object["caller_type"] = callerType.map(JSONValue.string) ?? .null
         object["context_header"] = contextHeader.map(JSONValue.string) ?? .null
         object["actor_id"] = actorID.map(JSONValue.string) ?? .null
+        object["signing_scheme"] = signingScheme.map(JSONValue.string) ?? .null
         return .object(object)
     }
 
@@ -50,5 +53,6 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         case contextHeader = "context_header"
         case actorID = "actor_id"
         case payloadJSON = "payload"
+        case signingScheme = "signing_scheme"
     }
 }

@@ -6,11 +6,15 @@ public struct CallerInfo: Sendable, Equatable {
     public var contextHeader: String?
     /// The actor id the SDK sent back (`X-Alter-Actor-ID`), if any.
     public var actorID: String?
+    /// The signing scheme the request's signature matched (`five-line`, `six-line`, `v2`).
+    public var signingScheme: String?
 
-    public init(caller: String? = nil, callerType: String? = nil, contextHeader: String? = nil, actorID: String? = nil) {
+    public init(caller: String? = nil, callerType: String? = nil, contextHeader: String? = nil, actorID: String? = nil,
+                signingScheme: String? = nil) {
         self.caller = caller
         self.callerType = callerType
         self.contextHeader = contextHeader
         self.actorID = actorID
+        self.signingScheme = signingScheme
     }
 }

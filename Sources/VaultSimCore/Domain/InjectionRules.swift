@@ -18,8 +18,8 @@ public struct InjectionRules: Sendable, Equatable {
     public var additionalCredentials: [String: String]?
     public var additionalInjections: [Rule]
 
-    /// The marker header used when the secret travels only through `additional_injections`:
-    /// its format has no `{token}`, so the SDK sends the literal credential type and no secret.
+    /// The marker header used when the secret travels only through `additional_injections`: its
+    /// value is the credential type, never the secret.
     public static let markerHeader = "X-Credential-Type"
 
     /// Injection for an OAuth access token.
@@ -37,15 +37,20 @@ public struct InjectionRules: Sendable, Equatable {
             return InjectionRules(accessToken: secret.secret, header: secret.headerName ?? "X-API-Key", format: "{token}",
                                   additionalCredentials: nil, additionalInjections: [])
         case .apiKeyQuery:
+            // Every generation's shape: the main injection is a marker header whose `{token}` is
+            // the credential type (alter-sdk 0.22+ refuses a format without `{token}`), and the
+            // key itself travels only through the query rule.
             return InjectionRules(
-                accessToken: secret.secret, header: markerHeader, format: secret.type.rawValue, additionalCredentials: nil,
-                additionalInjections: [Rule(target: .queryParam, key: secret.secondaryName ?? "api_key", valueSource: "token")])
+                accessToken: secret.type.rawValue, header: markerHeader, format: "{token}",
+                additionalCredentials: ["api_key": secret.secret],
+                additionalInjections: [Rule(target: .queryParam, key: secret.secondaryName ?? "api_key",
+                                            valueSource: "additional_credentials.api_key")])
         case .keyPair:
+            // The key id is the main injection; the secret its own header.
             return InjectionRules(
-                accessToken: secret.identifier ?? "", header: markerHeader, format: secret.type.rawValue,
+                accessToken: secret.identifier ?? "", header: secret.headerName ?? "X-Key-Id", format: "{token}",
                 additionalCredentials: ["secret": secret.secret],
                 additionalInjections: [
-                    Rule(target: .header, key: secret.headerName ?? "X-Key-Id", valueSource: "token"),
                     Rule(target: .header, key: secret.secondaryName ?? "X-Key-Secret", valueSource: "additional_credentials.secret"),
                 ])
         case .basic:

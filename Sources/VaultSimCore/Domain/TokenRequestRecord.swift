@@ -18,6 +18,7 @@ public struct TokenRequestRecord: Codable, Sendable, Equatable, FetchableRecord,
     public var contextHeader: String?
     public var actorID: String?
     public var outcome: String
+    public var signingScheme: String?
 
     public init(receivedAt: Date, grantID: String?, providerID: String?, method: String?, url: String?, reason: String?,
                 callerInfo: CallerInfo, outcome: String) {
@@ -32,6 +33,7 @@ public struct TokenRequestRecord: Codable, Sendable, Equatable, FetchableRecord,
         self.contextHeader = callerInfo.contextHeader
         self.actorID = callerInfo.actorID
         self.outcome = outcome
+        self.signingScheme = callerInfo.signingScheme
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -43,6 +45,7 @@ public struct TokenRequestRecord: Codable, Sendable, Equatable, FetchableRecord,
             "method": s(method), "url": s(url), "reason": s(reason), "caller": s(caller), "caller_type": s(callerType),
             "context_header": s(contextHeader), "context": contextHeader.flatMap(JSONValue.parse) ?? .null,
             "actor_id": s(actorID), "outcome": .string(outcome),
+            "signing_scheme": s(signingScheme),
         ]
     }
 
@@ -54,5 +57,6 @@ public struct TokenRequestRecord: Codable, Sendable, Equatable, FetchableRecord,
         case callerType = "caller_type"
         case contextHeader = "context_header"
         case actorID = "actor_id"
+        case signingScheme = "signing_scheme"
     }
 }

@@ -21,6 +21,9 @@ public final class HMACVerifier: Sendable {
     private let nonces: NonceCache
     private let wallClock: @Sendable () -> Date
 
+    /// Every scheme an alter-sdk 0.8–0.29 signs with, the oldest first.
+    public static let everyGeneration: [any SignatureScheme] = [FiveLineSignatureScheme(), SixLineSignatureScheme(), V2SignatureScheme()]
+
     /// The most nonces kept at once by default (about 40 MB at most); see `NonceCache`.
     public static let defaultNonceCapacity = 1_000_000
 
@@ -29,7 +32,7 @@ public final class HMACVerifier: Sendable {
     ///   - allowedSkew: how far a request's timestamp may be from the wall clock, in seconds.
     ///   - nonceCapacity: the most nonces remembered at once; past it the oldest are forgotten.
     ///   - wallClock: the real clock (the SDK signs with it); injectable for tests.
-    public init(schemes: [any SignatureScheme] = [FiveLineSignatureScheme()], allowedSkew: TimeInterval = 300,
+    public init(schemes: [any SignatureScheme] = HMACVerifier.everyGeneration, allowedSkew: TimeInterval = 300,
                 nonceCapacity: Int = HMACVerifier.defaultNonceCapacity,
                 wallClock: @escaping @Sendable () -> Date = { Date() }) {
         self.schemes = schemes
@@ -55,11 +58,25 @@ public final class HMACVerifier: Sendable {
         }
         let request = SignedRequest(method: method, path: path, timestamp: timestamp, nonce: nonce,
                                     contentSHA256: contentHash, headers: headers)
+        // A V2 digest travels in both headers; one that differs, or a V2 header beside a
+        // signature that is not V2, is a tampered request.
+        let v2Header = headers["x-alter-signature-v2"]
+        if let v2Header, !Self.constantTimeEqual(v2Header.lowercased(), signature.lowercased()) {
+            throw SignatureFailure(code: "invalid_signature", message: "X-Alter-Signature-V2 differs from X-Alter-Signature")
+        }
         let key = RequestSigning.signingKey(apiKey: apiKey)
-        guard let scheme = schemes.first(where: { scheme in
+        let candidates = v2Header == nil ? schemes : schemes.filter { $0 is V2SignatureScheme }
+        guard let scheme = candidates.first(where: { scheme in
             scheme.expectedSignature(for: request, signingKey: key).map { Self.constantTimeEqual($0, signature.lowercased()) } ?? false
         }) else {
             throw SignatureFailure(code: "invalid_signature", message: "Request signature does not verify")
+        }
+        // An SDK of the V2 generation signs its actor headers; the same headers under a legacy
+        // signature were stripped of their binding on the way (a downgrade).
+        if !(scheme is V2SignatureScheme), SDKGeneration.signsV2(userAgent: headers["user-agent"]),
+           let bound = V2SignatureScheme.actorLines.first(where: { !(headers[$0.header] ?? "").isEmpty }) {
+            throw SignatureFailure(code: "signature_downgrade",
+                                   message: "\(headers["user-agent"] ?? "This SDK") signs V2, but this request's \(bound.header) header is not bound by its signature")
         }
         let now = wallClock()
         guard let seconds = Int(timestamp), abs(now.timeIntervalSince1970 - Double(seconds)) <= allowedSkew else {

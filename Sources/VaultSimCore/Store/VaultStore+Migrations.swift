@@ -219,6 +219,11 @@ extension VaultStore {
             }
             try db.drop(table: "provider_requests")
         }
+        migrator.registerMigration("v7: the signing scheme each SDK request matched") { db in
+            for table in ["token_requests", "audit_records"] {
+                try db.alter(table: table) { t in t.add(column: "signing_scheme", .text) }
+            }
+        }
         return migrator
     }
 }

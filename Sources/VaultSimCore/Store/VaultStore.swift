@@ -102,12 +102,19 @@ extension VaultStore {
 
     /// One page of the app's OAuth grants in the given statuses, in the order they were made, and the total count.
     public func oauthGrants(providerID: String?, statuses: [Grant.Status], limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
+        try grants(kinds: [.oauth], providerID: providerID, statuses: statuses, limit: limit, offset: offset)
+    }
+
+    /// One page of grants of the given kinds, in creation order, with the count of all that match.
+    public func grants(kinds: [Grant.Kind], providerID: String?, statuses: [Grant.Status], account: String? = nil,
+                       limit: Int, offset: Int) throws -> (grants: [Grant], total: Int) {
         try flushJournal()
         return try writer.read { db in
             var request = Grant
-                .filter(Column("kind") == Grant.Kind.oauth.rawValue)
+                .filter(kinds.map(\.rawValue).contains(Column("kind")))
                 .filter(statuses.map(\.rawValue).contains(Column("status")))
             if let providerID { request = request.filter(Column("provider_id") == providerID) }
+            if let account { request = request.filter(Column("account_identifier") == account) }
             let total = try request.fetchCount(db)
             let page = try request.order(Column.rowID).limit(max(limit, 0), offset: max(offset, 0)).fetchAll(db)
             return (page, total)
@@ -203,7 +210,7 @@ extension VaultStore {
         return try writer.read { db in
             try Date.fetchAll(db, sql: """
                 SELECT received_at FROM token_requests
-                WHERE grant_id = ? AND received_at > ? AND outcome IN ('issued', 'refreshed')
+                WHERE grant_id = ? AND received_at > ? AND outcome IN ('issued', 'refreshed', 'proxied')
                 """, arguments: [grantID, date])
         }
     }

@@ -87,6 +87,10 @@ public enum ScenarioLoader {
         let title = part(sink) { () throws(ScenarioLoadError) in try top.string("title") ?? id } ?? id
         let tags = part(sink) { () throws(ScenarioLoadError) in try top.stringList("tags") ?? [] } ?? []
         let covers = part(sink) { () throws(ScenarioLoadError) in try top.stringList("covers") ?? [] } ?? []
+        let sdkRange = part(sink) { () throws(ScenarioLoadError) -> SDKVersionRange? in
+            guard let node = top.node("requires") else { return nil }
+            return try parseRequires(node)
+        } ?? nil
         let givenNode = top.node("given")
         guard let given = part(sink, { () throws(ScenarioLoadError) in try givenNode.map(parseGiven) ?? Given() }) else {
             top.rejectUnknownKeysRecording(allowed: topLevelKeys)
@@ -121,10 +125,24 @@ public enum ScenarioLoader {
         }
         top.rejectUnknownKeysRecording(allowed: topLevelKeys)
         guard stepsNode != nil, stepsParsed, let checks else { return nil }
-        return Scenario(id: id, title: title, tags: tags, covers: covers, location: root.location, given: given, steps: steps, then: checks)
+        return Scenario(id: id, title: title, tags: tags, covers: covers, sdkRange: sdkRange, location: root.location,
+                        given: given, steps: steps, then: checks)
     }
 
-    static let topLevelKeys = ["vaultsim", "id", "title", "tags", "covers", "given", "steps", "then"]
+    static let topLevelKeys = ["vaultsim", "id", "title", "tags", "covers", "requires", "given", "steps", "then"]
+
+    /// `requires: {sdk: ">=0.12"}`: the SDK versions the scenario applies to.
+    static func parseRequires(_ node: YAMLNode) throws(ScenarioLoadError) -> SDKVersionRange? {
+        var reader = try MappingReader(node, context: "requires")
+        let text = try reader.string("sdk")
+        try reader.rejectUnknownKeys(allowed: ["sdk"])
+        guard let text else { return nil }
+        switch SDKVersionRange.parse(text) {
+        case .success(let range): return range
+        case .failure(let error):
+            throw ScenarioLoadError(node.location, "requires.sdk: \(error.message) (write a range such as \">=0.12\" or \">=0.12, <0.22\")")
+        }
+    }
 
     // MARK: given
 
@@ -348,7 +366,29 @@ public enum ScenarioLoader {
         if let tokens = reader.node("token_requests") {
             checks.append(ThenCheck(subject: .tokenRequests, pattern: try Pattern.parse(tokens, bindings: bindings), location: tokens.location))
         }
-        try reader.rejectUnknownKeys(allowed: ["provider_journal", "audit", "token_requests"])
+        if let overrides = reader.node("sdk") {
+            guard case .mapping(let pairs) = overrides.value, !pairs.isEmpty else {
+                throw ScenarioLoadError(overrides.location, "then.sdk must map SDK version ranges to checks, such as \">=0.12\": {token_requests: [...]}")
+            }
+            for pair in pairs {
+                guard case .success(let range) = SDKVersionRange.parse(pair.key) else {
+                    if case .failure(let error) = SDKVersionRange.parse(pair.key) {
+                        throw ScenarioLoadError(pair.keyLocation, "then.sdk: \(error.message) (write a range such as \">=0.12\")")
+                    }
+                    continue
+                }
+                var inner = try MappingReader(pair.value, context: "then.sdk[\"\(pair.key)\"]")
+                if inner.node("sdk") != nil {
+                    throw ScenarioLoadError(pair.value.location, "then.sdk[\"\(pair.key)\"] cannot hold another sdk")
+                }
+                checks += try parseThen(pair.value, bindings: bindings).map { check in
+                    var check = check
+                    check.sdkRange = range
+                    return check
+                }
+            }
+        }
+        try reader.rejectUnknownKeys(allowed: ["provider_journal", "audit", "token_requests", "sdk"])
         return checks
     }
 

@@ -9,7 +9,7 @@ struct StepParser {
     /// OAuth grants of `given` by name, with their provider.
     var grantsByName: [String: String] = [:]
 
-    static let actions = ["request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
+    static let actions = ["request", "proxy_request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
                           "concurrently", "set_caller_address", "vault_fault", "clear_faults", "connect", "create_connect_session",
                           "user", "in_order"]
@@ -31,6 +31,7 @@ struct StepParser {
         let action: Action
         switch name {
         case "request": action = .request(try requestParams(body, context: context))
+        case "proxy_request": action = .proxyRequest(try requestParams(body, context: context))
         case "list_grants": action = .listGrants(try listParams(body, context: context))
         case "revoke_grant": action = .revokeGrant(try revokeParams(body, context: context))
         case "provider_fault":
@@ -248,6 +249,27 @@ struct StepParser {
 
     func parseExpectation(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> StepExpectation {
         var r = try MappingReader(node, context: context)
+        // `sdk: {">=0.12": {error: ...}}` beside the default: overrides where the contract changed.
+        if let overridesNode = r.node("sdk") {
+            var defaultNode = node
+            if case .mapping(let pairs) = node.value {
+                defaultNode.value = .mapping(pairs.filter { $0.key != "sdk" })
+            }
+            guard case .mapping(let overridePairs) = overridesNode.value, !overridePairs.isEmpty else {
+                throw ScenarioLoadError(overridesNode.location, "\(context).sdk must map SDK version ranges to expectations, such as \">=0.12\": {error: {class: RateLimitError}}")
+            }
+            var overrides: [(range: SDKVersionRange, expectation: StepExpectation)] = []
+            for pair in overridePairs {
+                let text = pair.key
+                switch SDKVersionRange.parse(text) {
+                case .success(let range):
+                    overrides.append((range, try parseExpectation(pair.value, context: "\(context).sdk[\"\(text)\"]")))
+                case .failure(let error):
+                    throw ScenarioLoadError(pair.keyLocation, "\(context).sdk: \(error.message) (write a range such as \">=0.12\" or \">=0.12, <0.22\")")
+                }
+            }
+            return .bySDK(overrides: overrides, otherwise: try parseExpectation(defaultNode, context: context))
+        }
         if let alternatives = r.node("any_of") {
             try r.rejectUnknownKeys(allowed: ["any_of"])
             guard case .sequence(let items) = alternatives.value, items.count >= 2 else {
@@ -261,7 +283,7 @@ struct StepParser {
         }
         let result = r.node("result")
         let error = r.node("error")
-        try r.rejectUnknownKeys(allowed: ["result", "error", "any_of"])
+        try r.rejectUnknownKeys(allowed: ["result", "error", "any_of", "sdk"])
         switch (result, error) {
         case (let result?, nil):
             return .result(try Pattern.parse(result, bindings: bindings))

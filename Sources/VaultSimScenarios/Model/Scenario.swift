@@ -10,6 +10,8 @@ public struct Scenario: Sendable {
     public var tags: [String]
     /// Ids of the contract catalogue's items this scenario covers (docs/contract-catalogue.yaml).
     public var covers: [String] = []
+    /// The SDK versions the scenario applies to (`requires: {sdk: ...}`); nil: every version.
+    public var sdkRange: SDKVersionRange? = nil
     public var location: SourceLocation
     public var given: Given
     public var steps: [Step]
@@ -93,6 +95,8 @@ public enum AccountReference: Sendable {
 
 public enum Action: Sendable {
     case request(JSONValue)
+    /// `proxy_request` (alter-sdk 0.12 on): the vault makes the provider call.
+    case proxyRequest(JSONValue)
     case listGrants(JSONValue)
     case revokeGrant(JSONValue)
     /// A fault a provider starts answering with.
@@ -135,6 +139,7 @@ public enum Action: Sendable {
     public var driverOp: String? {
         switch self {
         case .request: "request"
+        case .proxyRequest: "proxy_request"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .connect: "connect"
@@ -160,6 +165,7 @@ public enum Action: Sendable {
     public var name: String {
         switch self {
         case .request: "request"
+        case .proxyRequest: "proxy_request"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .providerFault: "provider_fault"
@@ -220,6 +226,16 @@ public enum StepExpectation: Sendable {
     case none
     /// Any one of these (for steps whose outcome depends on timing, such as concurrent calls).
     indirect case anyOf([StepExpectation])
+    /// Where the contract changed between SDK generations: the first override whose range holds
+    /// the driver's SDK version, else the default.
+    indirect case bySDK(overrides: [(range: SDKVersionRange, expectation: StepExpectation)], otherwise: StepExpectation)
+
+    /// The expectation for one SDK version (nil or unparseable: the default).
+    public func resolved(sdkVersion: String?) -> StepExpectation {
+        guard case .bySDK(let overrides, let otherwise) = self else { return self }
+        guard let sdkVersion else { return otherwise }
+        return overrides.first { $0.range.contains(sdkVersion) == true }?.expectation ?? otherwise
+    }
 }
 
 public struct ErrorExpectation: Sendable {
@@ -231,7 +247,7 @@ public struct ErrorExpectation: Sendable {
 
 /// A check on what the vault or a provider saw, after the last step.
 public struct ThenCheck: Sendable {
-    public enum Subject: Sendable, Equatable {
+    public enum Subject: Sendable, Hashable {
         /// The gateway's journal of one provider, of one caller (`sdk`, `vault`, `browser`) or all (nil).
         case providerJournal(String, caller: String?)
         case audit
@@ -241,6 +257,23 @@ public struct ThenCheck: Sendable {
     public var subject: Subject
     public var pattern: Pattern
     public var location: SourceLocation
+    /// Set on a check from `then.sdk` (`then: {sdk: {">=0.12": {...}}}`): it applies to these SDK
+    /// versions, and there it replaces the default checks of the same subject.
+    public var sdkRange: SDKVersionRange? = nil
+
+    /// The checks that hold for one SDK version: for each subject, the first override whose range
+    /// holds the version, else the default ones.
+    public static func effective(_ checks: [ThenCheck], sdkVersion: String?) -> [ThenCheck] {
+        var chosen: [Subject: String] = [:]   // subject → the range text of the override in force
+        for check in checks {
+            guard let range = check.sdkRange, chosen[check.subject] == nil, let sdkVersion, range.contains(sdkVersion) == true else { continue }
+            chosen[check.subject] = range.text
+        }
+        return checks.filter { check in
+            guard let range = chosen[check.subject] else { return check.sdkRange == nil }
+            return check.sdkRange?.text == range
+        }
+    }
 
     public var name: String {
         switch subject {

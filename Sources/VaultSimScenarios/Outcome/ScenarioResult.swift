@@ -10,7 +10,8 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
         case passed
         /// The SDK did something the scenario does not expect.
         case failed
-        /// The driver lacks an op the scenario needs (`skip_reason` says which).
+        /// The driver lacks an op the scenario needs, or the scenario does not apply to the
+        /// driver's SDK version (`skip_reason` says which).
         case skipped
         /// The scenario could not be judged: the driver could not start a client, or the
         /// sandbox could not be set up. Infrastructure, not the SDK's conduct.

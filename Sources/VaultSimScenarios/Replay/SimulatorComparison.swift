@@ -240,7 +240,7 @@ public struct SimulatorComparison: Sendable {
         }
     }
 
-    /// A value with what cannot match written as its kind: `<secret>`, `<date>`, `<seconds>`.
+    /// A value with what cannot match written as its kind: `<secret>`, `<date>`, `<seconds>`, `<uuid>`.
     static func loosened(_ value: JSONValue, reverse: [String: String], key: String = "") -> JSONValue {
         switch value {
         case .object(let members):
@@ -251,6 +251,9 @@ public struct SimulatorComparison: Sendable {
             if let original = reverse[text] { return .string(original) }
             if text.hasPrefix("<<"), text.hasSuffix(">>") { return "<secret>" }
             if ["access_token", "refresh_token", "id_token", "session_token"].contains(key) { return "<secret>" }
+            // Which credential a token response is (the App generation's `token_generation`):
+            // derived from the token, so it differs wherever the token does.
+            if key == "token_generation", UUID(uuidString: text) != nil { return "<uuid>" }
             if ISO8601DateFormatter().date(from: text) != nil { return "<date>" }
             return value
         case .number where key == "expires_in" || key == "latency_ms":

@@ -213,6 +213,13 @@ struct ScenarioRun {
                 sdkInfo = info
                 bindings["sdk.name"] = info["sdk"]?.stringValue
                 bindings["sdk.version"] = info["version"]?.stringValue
+                if let range = scenario.sdkRange {
+                    let version = info["version"]?.stringValue ?? "unknown"
+                    if range.contains(version) != true {
+                        skipReason = "it applies to SDK versions \(range) and the driver runs \(info["sdk"]?.stringValue ?? "an SDK") \(version)"
+                        return false
+                    }
+                }
                 let capabilities = Set((info["capabilities"]?.arrayValue ?? []).compactMap(\.stringValue))
                 let missing = scenario.requiredCapabilities.subtracting(capabilities)
                 if !missing.isEmpty {
@@ -325,7 +332,7 @@ struct ScenarioRun {
                 ops.append(HAR.Op(step: step.id, group: group, branch: branch, op: step.action.name,
                                   arguments: hostMap.realURLs(in: arguments), outcome: hostMap.realURLs(in: reply.json)))
             }
-            findings += mismatches(reply, against: step.expect, hostMap: hostMap).map { mismatch in
+            findings += mismatches(reply, against: step.expect.resolved(sdkVersion: bindings["sdk.version"]), hostMap: hostMap).map { mismatch in
                 Finding(kind: .expectation, step: step.id, location: step.location, path: mismatch.path.isEmpty ? nil : mismatch.path,
                         expected: mismatch.expected, actual: mismatch.actual, message: "\(label): \(mismatch)")
             }
@@ -356,6 +363,8 @@ struct ScenarioRun {
             return [Mismatch(path: "", message: "the driver could not carry out the call: \(text)")]
         case (_, .none):
             return []
+        case (_, .bySDK):
+            return mismatches(reply, against: expectation.resolved(sdkVersion: bindings["sdk.version"]), hostMap: hostMap)
         case (_, .anyOf(let alternatives)):
             var all: [String] = []
             for alternative in alternatives {
@@ -403,7 +412,7 @@ struct ScenarioRun {
     // MARK: then
 
     private mutating func checkThen(sandbox: Sandbox, hostMap: HostMap) {
-        for check in scenario.then {
+        for check in ThenCheck.effective(scenario.then, sdkVersion: bindings["sdk.version"]) {
             let actual: JSONValue
             do {
                 switch check.subject {

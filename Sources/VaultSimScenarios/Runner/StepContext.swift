@@ -31,6 +31,9 @@ struct StepContext: Sendable {
                 // Without the proxy, real URLs are rewritten to the gateway (and mapped back in results).
                 if runner.options.proxy == nil, let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
                 return try await call("request", .object(resolved))
+            case .proxyRequest(let params):
+                // The vault makes the call, at the real URL, with or without the proxy.
+                return try await call("proxy_request", Placeholders.substitute(params, bindings))
             case .listGrants(let params):
                 return try await call("list_grants", Placeholders.substitute(params, bindings))
             case .revokeGrant(let params):

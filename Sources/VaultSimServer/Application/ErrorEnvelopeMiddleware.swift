@@ -5,8 +5,9 @@ import NIOHTTP1
 import VaultSimCore
 
 /// Every refusal leaves in the vault's envelope `{"detail": {"error", "message", "details"}}`:
-/// - a path no route serves: 404 `not_found` (under `/sdk/*` too: the SDK maps a 404 to
-///   `GrantNotFoundError`, which is what an unknown grant path should mean);
+/// - a path no route serves: 404 `not_found`; under `/sdk/` 501 `not_simulated` naming the route
+///   instead, whatever the method (an SDK reads a 404 there as "grant not found", which would
+///   hide that VaultSim lacks the endpoint; an unknown grant on a served route is still a 404);
 /// - a path served with other methods: 405 `method_not_allowed`, with `Allow`;
 /// - an error a route throws instead of answering: a `VaultError` as itself, Hummingbird's
 ///   `HTTPError`s (a body over a limit: 413) as `request_rejected` with their status, a body the
@@ -50,6 +51,12 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         let method = request.method.rawValue
         let allowed = await routes.methods(servingPathOf: request, context: context)
         guard !allowed.isEmpty else {
+            if path.hasPrefix("/sdk/") {
+                return VaultError(status: 501, code: "not_simulated",
+                                  message: "VaultSim does not simulate \(method) \(path) yet (see docs/sdk-generations.md for what it serves)",
+                                  details: ["method": .string(method), "path": .string(path)])
+                    .response(forHEAD: request.method == .head)
+            }
             return VaultError(status: 404, code: "not_found", message: "VaultSim has no route \(method) \(path)",
                               details: ["method": .string(method), "path": .string(path)])
                 .response(forHEAD: request.method == .head)

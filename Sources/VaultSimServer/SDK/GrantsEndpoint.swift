@@ -28,6 +28,70 @@ enum GrantsEndpoint {
         ])
     }
 
+    /// `POST /sdk/grants/list` (alter-sdk 0.12+): every grant the app owns, OAuth and managed
+    /// secret, as a discriminated list (`grant_kind`), filtered by provider, status and account.
+    /// VaultSim's grants have no labels, so a `label` filter matches none.
+    static func unifiedList(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
+        let body = try call.jsonObject()
+        let providerID = try body.optionalString("provider_id")
+        let statusFilter = try body.optionalString("status")
+        let account = try body.optionalString("account")
+        let label = try body.optionalString("label")
+        let limit = try body.optionalInt("limit") ?? 100
+        let offset = try body.optionalInt("offset") ?? 0
+        guard (1...1000).contains(limit) else {
+            throw VaultError(status: 422, code: "invalid_body", message: "limit must be between 1 and 1000, got \(limit)")
+        }
+        guard offset >= 0 else { throw VaultError(status: 422, code: "invalid_body", message: "offset must be >= 0, got \(offset)") }
+        if body["user_token"] != nil {
+            throw VaultError(status: 501, code: "not_simulated", message: "Listing an end user's grants (user_token) is not simulated yet")
+        }
+        var statuses = Grant.Status.listed
+        if let statusFilter { statuses = statuses.filter { $0.rawValue == statusFilter } }
+        if label != nil { statuses = [] }
+        let store = call.sandbox.store
+        let (grants, total) = try store.grants(kinds: [.oauth, .managedSecret], providerID: providerID, statuses: statuses,
+                                               account: account, limit: limit, offset: offset)
+        let configs = Dictionary(try store.allProviderConfigs().map { ($0.providerID, $0) }, uniquingKeysWith: { a, _ in a })
+        let now = call.sandbox.clock.now
+        return (200, [
+            "grants": .array(grants.map { grant in
+                var shown = grant
+                if shown.status == .active, let expiresAt = shown.expiresAt, expiresAt <= now { shown.status = .expired }
+                return unifiedWire(shown, scopeMismatch: !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
+            }), "total": .number(Double(total)), "limit": .number(Double(limit)),
+            "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
+        ])
+    }
+
+    /// One item of the unified list: an OAuth grant is a user's connection; a managed secret is
+    /// the app's own (`system`, stored by the developer).
+    static func unifiedWire(_ grant: Grant, scopeMismatch: Bool) -> JSONValue {
+        func s(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
+        let common: [String: JSONValue] = [
+            "grant_id": .string(grant.id), "status": .string(grant.status.rawValue), "account_identifier": s(grant.accountIdentifier),
+            "created_at": .string(grant.createdAt.rfc3339), "last_used_at": s(grant.lastUsedAt?.rfc3339),
+            "grant_expires_at": s(grant.expiresAt?.rfc3339), "expires_at": .null, "label": .null, "grant_policy": .null,
+            "access_via": "ownership", "depth": 0, "delegable": false, "parent_grant_id": .null, "scope_constraint": .null,
+        ]
+        switch grant.kind {
+        case .oauth:
+            return .object(common.merging([
+                "grant_kind": "oauth", "provider_id": .string(grant.providerID), "principal_type": "user",
+                "scopes": .array(grant.scopes.map(JSONValue.string)), "account_display_name": s(grant.accountDisplayName),
+                "scope_mismatch": .bool(scopeMismatch), "needs_reconnect": .bool(grant.status == .credentialRevoked),
+                "delegated_agent_ids": [], "credential_id": .null, "api_base_url": .null,
+            ]) { _, new in new })
+        case .managedSecret:
+            return .object(common.merging([
+                "grant_kind": "managed_secret", "managed_secret_id": .string(grant.providerID),
+                "managed_secret_slug": .string(grant.providerID), "managed_secret_name": .string(grant.providerID),
+                "principal_type": "system", "agent_id": .null, "credential_kind": "developer",
+                "credential_id": .null, "credential_label": .null,
+            ]) { _, new in new })
+        }
+    }
+
     static func revoke(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
         let grantID = call.pathParameters["grant_id"] ?? ""
         let reason = try call.jsonObject().optionalString("reason")

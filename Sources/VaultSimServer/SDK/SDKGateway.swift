@@ -60,7 +60,7 @@ struct SDKGateway: Sendable {
         var actorID: String?
         do {
             let headers = request.joinedHeaders
-            let signedPath = QueryString.percentDecoded(request.path)
+            let signedPath = CanonicalPath.of(path: request.path, query: request.query)
             // A sandbox whose app's base URL has a path serves only under it (so a scenario can
             // tell an SDK that drops the prefix from one that keeps it).
             if let expected = sandbox.behaviour.basePath {
@@ -70,14 +70,16 @@ struct SDKGateway: Sendable {
                                      message: "This vault is served under \(expected); the request came to \(arrived.isEmpty ? "/" : arrived)/sdk/…")
                 }
             }
+            let scheme: String
             do {
-                try verifier.verify(method: request.method, path: signedPath, body: request.body, headers: headers, apiKey: apiKey)
+                scheme = try verifier.verify(method: request.method, path: signedPath, body: request.body, headers: headers, apiKey: apiKey)
             } catch {
                 logger.info("refused signed request", metadata: ["path": "\(signedPath)", "reason": "\(error.code)"])
                 throw VaultError.unauthorized(error.code, error.message)
             }
             let caller = CallerInfo(caller: headers["x-alter-caller"], callerType: headers["x-alter-caller"] == nil ? nil : (headers["x-alter-caller-type"] ?? "agent"),
-                                    contextHeader: headers["x-alter-context"], actorID: headers["x-alter-actor-id"])
+                                    contextHeader: headers["x-alter-context"], actorID: headers["x-alter-actor-id"],
+                                    signingScheme: scheme)
             if let name = caller.caller {
                 actorID = try sandbox.store.actorID(caller: name, callerType: caller.callerType ?? "agent", at: sandbox.clock.now)
             }

@@ -2,7 +2,8 @@ import Hummingbird
 import Logging
 import VaultSimCore
 
-/// The `/sdk/*` endpoints alter-sdk 0.11.0 calls.
+/// The `/sdk/*` endpoints alter-sdk 0.8–0.11 and the App generation (0.12–0.29) call; any other
+/// path under `/sdk/` answers 501 `not_simulated` (`ErrorEnvelopeMiddleware`).
 struct SDKRoutes: Sendable {
     let gateway: SDKGateway
 
@@ -14,11 +15,17 @@ struct SDKRoutes: Sendable {
         router.post("/sdk/token") { request, context in
             await gateway.handle(request, context: context, endpoint: TokenEndpoint.handle)
         }
+        router.post("/sdk/proxy") { request, context in
+            await gateway.handle(request, context: context, endpoint: ProxyEndpoint.handle)
+        }
         router.post("/sdk/oauth/audit/api-call") { request, context in
             await gateway.handle(request, context: context, endpoint: AuditEndpoint.handle)
         }
         router.post("/sdk/oauth/grants/list") { request, context in
             await gateway.handle(request, context: context, endpoint: GrantsEndpoint.list)
+        }
+        router.post("/sdk/grants/list") { request, context in
+            await gateway.handle(request, context: context, endpoint: GrantsEndpoint.unifiedList)
         }
         router.post("/sdk/oauth/grants/:grant_id/revoke") { request, context in
             await gateway.handle(request, context: context, parameters: ["grant_id"], endpoint: GrantsEndpoint.revoke)

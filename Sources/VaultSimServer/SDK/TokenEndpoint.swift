@@ -32,13 +32,26 @@ enum TokenEndpoint {
                 }
                 throw VaultError(status: 422, code: "invalid_body", message: "Field 'grant_id' is required")
             }
-            let (grant, response, refreshed) = try await issue(grantID: grantID, call: call)
+            let (grant, response, refreshed) = try await tokenResponse(grantID: grantID, call: call)
             try record(refreshed ? "refreshed" : "issued", providerID: grant.providerID, touch: true)
             return (200, response)
         } catch let error as VaultError {
             try record(error.code)
             throw error
         }
+    }
+
+    /// Which credential of the grant this is (the App generation reports it back with a provider 401):
+    /// a canonical UUID derived from the grant and its access token, so it changes with each
+    /// refresh and is the same for every request that got the same token.
+    static func tokenGeneration(grantID: String, accessToken: String) -> String {
+        let hex = Array(RequestSigning.sha256Hex(Data((grantID + "\n" + accessToken).utf8)).prefix(32))
+        var chars = hex
+        chars[12] = "4"                                               // version 4 layout
+        chars[16] = ["8", "9", "a", "b"][Int(String(hex[16]), radix: 16).map { $0 & 3 } ?? 0]
+        let text = String(chars)
+        func part(_ from: Int, _ to: Int) -> Substring { text.dropFirst(from).prefix(to - from) }
+        return "\(part(0, 8))-\(part(8, 12))-\(part(12, 16))-\(part(16, 20))-\(part(20, 32))"
     }
 
     /// The app's and the grant's policies, on the virtual clock and the caller address.
@@ -53,8 +66,22 @@ enum TokenEndpoint {
         }
     }
 
-    /// The token response for a grant, and whether an expired access token had to be refreshed.
-    private static func issue(grantID: String, call: SDKCall) async throws -> (Grant, JSONValue, refreshed: Bool) {
+    /// What the vault hands out for one grant: the injection rules with the credential, and the
+    /// facts the token response reports beside them. Shared by `/sdk/token` (which sends it to the
+    /// SDK) and `/sdk/proxy` (which injects it itself).
+    struct Issued: Sendable {
+        var grant: Grant
+        var rules: InjectionRules
+        var scopes: [String]
+        var expiresAt: Date?
+        var refreshed: Bool
+        var scopeMismatch: Bool
+        var tokenGeneration: String?
+    }
+
+    /// The grant's credential after every rule of the vault (status, TTL, configuration, policies,
+    /// scopes, refresh); a `VaultError` when one refuses.
+    static func issue(grantID: String, call: SDKCall) async throws -> Issued {
         let sandbox = call.sandbox
         guard let context = try sandbox.store.grantContext(id: grantID) else { throw VaultError.grantNotFound(grantID) }
         let grant = context.grant
@@ -72,9 +99,6 @@ enum TokenEndpoint {
         }
         guard let config = context.config, config.isConfigured else { throw VaultError.providerNotConfigured(grant.providerID) }
         try checkPolicies(context, sandbox: sandbox, at: now)
-        var fields: [String: JSONValue]
-        var refreshed = false
-        var scopeMismatch = false
         switch grant.kind {
         case .oauth:
             let missing = config.missingScopes(in: context.credential?.scopes ?? grant.scopes)
@@ -83,25 +107,31 @@ enum TokenEndpoint {
                                  details: ["grant_id": .string(grant.id), "provider_id": .string(grant.providerID),
                                            "missing_scopes": .array(missing.map(JSONValue.string))])
             }
-            scopeMismatch = !missing.isEmpty
-            let (credential, didRefresh) = try await call.credentials.credential(for: context)
-            refreshed = didRefresh
-            fields = InjectionRules.bearer(credential.accessToken).wireFields
-            fields["token_type"] = "Bearer"
-            fields["scopes"] = .array(credential.scopes.map(JSONValue.string))
-            if let expiresAt = credential.expiresAt {
-                fields["expires_in"] = .number(Double(max(0, Int(expiresAt.timeIntervalSince(now)))))
-                fields["expires_at"] = .string(expiresAt.rfc3339)
-            }
+            let (credential, refreshed) = try await call.credentials.credential(for: context)
+            return Issued(grant: grant, rules: .bearer(credential.accessToken), scopes: credential.scopes, expiresAt: credential.expiresAt,
+                          refreshed: refreshed, scopeMismatch: !missing.isEmpty,
+                          tokenGeneration: tokenGeneration(grantID: grant.id, accessToken: credential.accessToken))
         case .managedSecret:
             guard let secret = context.secret else { throw VaultError.grantNotFound(grantID) }
-            fields = InjectionRules.forSecret(secret).wireFields
-            fields["token_type"] = "Bearer"
-            fields["scopes"] = []
+            return Issued(grant: grant, rules: .forSecret(secret), scopes: [], expiresAt: nil, refreshed: false, scopeMismatch: false,
+                          tokenGeneration: nil)
         }
-        fields["grant_id"] = .string(grant.id)
-        fields["provider_id"] = .string(grant.providerID)
-        fields["scope_mismatch"] = .bool(scopeMismatch)
-        return (grant, .object(fields), refreshed)
+    }
+
+    /// The token response for a grant, and whether an expired access token had to be refreshed.
+    private static func tokenResponse(grantID: String, call: SDKCall) async throws -> (Grant, JSONValue, refreshed: Bool) {
+        let issued = try await issue(grantID: grantID, call: call)
+        var fields = issued.rules.wireFields
+        fields["token_type"] = "Bearer"
+        fields["scopes"] = .array(issued.scopes.map(JSONValue.string))
+        if let expiresAt = issued.expiresAt {
+            fields["expires_in"] = .number(Double(max(0, Int(expiresAt.timeIntervalSince(call.sandbox.clock.now)))))
+            fields["expires_at"] = .string(expiresAt.rfc3339)
+        }
+        if let generation = issued.tokenGeneration { fields["token_generation"] = .string(generation) }
+        fields["grant_id"] = .string(issued.grant.id)
+        fields["provider_id"] = .string(issued.grant.providerID)
+        fields["scope_mismatch"] = .bool(issued.scopeMismatch)
+        return (issued.grant, .object(fields), issued.refreshed)
     }
 }
