@@ -172,7 +172,7 @@ struct ConnectStepLoaderTests {
               - user: {action: dance}
             """)
         #expect(e?.location.line == 3)
-        #expect(e?.message == "steps[0].user.action must be one of approve, deny, abandon, open", "\(String(describing: e))")
+        #expect(e?.message == "steps[0].user.action must be one of approve, deny, abandon, open, ignore (ignore: approvals only)", "\(String(describing: e))")
     }
 
     @Test func aUserAtAProviderWithoutOAuthIsRefused() {

@@ -86,4 +86,40 @@ struct SDKGenerationLoaderTests {
         #expect(old.count == 1 && old[0].sdkRange == nil)
         #expect(error(Self.scenario(thenExtra: "  sdk: {\"later\": {audit: []}}"))?.message.contains("then.sdk") == true)
     }
+
+    @Test func approvalsAreReadAndMisuseIsRefused() throws {
+        let text = """
+            vaultsim: 1
+            given:
+              grants:
+                alice:
+                  provider: google
+                  scopes: [x]
+                  policies: [{name: review, type: require_approval, expires_in: 5m}]
+            steps:
+              - proxy_request: {method: GET, url: "https://www.googleapis.com/calendar/v3/calendars/primary/events", grant: alice}
+              - user: {approval: latest, action: deny, reason: Not today}
+              - await_approval: {timeout: 2, poll_interval: 0.5}
+                expect: {error: {class: ApprovalDeniedError}}
+              - get_approval_status: {wait: 1}
+            """
+        let scenario = try ScenarioLoader.parse(text, file: "ok.yaml", defaultID: "ok")
+        #expect(scenario.given.grants[0].seed.policies.first?.approvalWindow == 300)
+        guard case .user(let plan) = scenario.steps[1].action else { Issue.record("not a user step"); return }
+        #expect(plan.approval && plan.action == .deny && plan.reason == "Not today")
+        guard case .awaitApproval(let params) = scenario.steps[2].action else { Issue.record("not await_approval"); return }
+        #expect(params["approval_id"] == "${approval.latest}")
+        #expect(params["timeout"] == 2)
+        #expect(scenario.requiredCapabilities == ["proxy_request", "await_approval", "get_approval_status"])
+
+        func refusal(_ step: String) -> String {
+            error(text.replacingOccurrences(of: "  - user: {approval: latest, action: deny, reason: Not today}", with: step))?.message ?? "(loaded)"
+        }
+        #expect(refusal("  - user: {approval: first}").contains("approval must be latest"))
+        #expect(refusal("  - user: {approval: latest, action: abandon}").contains("approve, deny or ignore"))
+        #expect(refusal("  - user: {approval: latest, provider: google}").contains("'provider' is for Connect sessions"))
+        #expect(refusal("  - user: {action: ignore}").contains("action ignore is for approvals"))
+        #expect(refusal("  - await_approval: {timeout: -1}").contains("0 to 3600"))
+        #expect(error(text.replacingOccurrences(of: "expires_in: 5m", with: "expires_in: 8d"))?.message.contains("1 s–7 days") == true)
+    }
 }

@@ -297,9 +297,9 @@ struct HardeningTests {
 
     /// Under /sdk/ a path VaultSim does not serve is 501 `not_simulated`, whatever the method: an
     /// SDK reads a 404 there as "grant not found".
-    @Test(arguments: [(HTTPRequest.Method.post, "/sdk/nope"), (.post, "/sdk/oauth/grants/x/y/z"), (.get, "/sdk/approvals/a1"),
+    @Test(arguments: [(HTTPRequest.Method.post, "/sdk/nope"), (.post, "/sdk/oauth/grants/x/y/z"), (.get, "/sdk/agents/me"),
                       (.patch, "/sdk/agents/a1"), (.delete, "/sdk/grants/g1/delegations/me"), (.put, "/sdk/x"),
-                      (.get, "/sdk/approvals/a1/result")])
+                      (.get, "/sdk/keys")])
     func anUnsimulatedSDKRouteIsA501NamingIt(method: HTTPRequest.Method, path: String) async throws {
         let (code, json, headers) = try await call(method, path, headers: Self.json(), body: method == .get ? nil : "{}")
         #expect(code == 501)

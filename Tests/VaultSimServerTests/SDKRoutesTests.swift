@@ -89,7 +89,7 @@ struct SDKRoutesTests {
         let other = SecretGenerator.apiKey()
         let (status, json, _) = try await post("/sdk/oauth/grants/list", "{}", headers: Self.signed("/sdk/oauth/grants/list", body: "{}", apiKey: other))
         #expect(status == 401)
-        #expect(json["detail"]?["error"] == "invalid_api_key")
+        #expect(json["detail"]?["error"] == "invalid_key")
         // A hint a developer can act on, naming the key by its first characters only.
         let hint = json["detail"]?["hint"]?.stringValue ?? ""
         #expect(hint.contains(String(other.prefix(14))) && hint.contains("vaultsim serve"), "\(json)")

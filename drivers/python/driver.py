@@ -40,7 +40,8 @@ PROTOCOL = 1
 # create_connect_session and connect are checked the same way, so an older SDK is reported honestly).
 OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revoke_grant",
        "create_connect_session": "create_connect_session", "connect": "connect", "close": "close",
-       "proxy_request": "proxy_request"}
+       "proxy_request": "proxy_request", "await_approval": "await_approval",
+       "get_approval_status": "get_approval_status"}
 # The keyword arguments each op passes on when the scenario gives them, per generation.
 REQUEST_ARGS = ("grant_id", "provider", "account", "json", "extra_headers", "query_params", "path_params", "reason", "context")
 LIST_GRANTS_ARGS = {"AlterVault": ("provider_id", "limit", "offset"),
@@ -222,7 +223,10 @@ class Driver:
         # SDK's model as JSON, plus the body decoded (text, and JSON when it parses).
         vault = self.client()
         method, url = need(params, "method"), need(params, "url")
-        result = await vault.proxy_request(method, url, **pick(params, REQUEST_ARGS))
+        return self.approval_result(await vault.proxy_request(method, url, **pick(params, REQUEST_ARGS)))
+
+    @staticmethod
+    def approval_result(result):
         out = result.model_dump(mode="json")
         if hasattr(result, "body_bytes"):
             raw = result.body_bytes()
@@ -232,6 +236,14 @@ class Driver:
             except ValueError:
                 out["json"] = None
         return out
+
+    async def op_await_approval(self, params):
+        result = await self.client().await_approval(need(params, "approval_id"), **pick(params, ("timeout", "poll_interval")))
+        return self.approval_result(result)
+
+    async def op_get_approval_status(self, params):
+        result = await self.client().get_approval_status(need(params, "approval_id"), **pick(params, ("wait",)))
+        return result.model_dump(mode="json")
 
     async def op_list_grants(self, params):
         result = await self.client().list_grants(**pick(params, LIST_GRANTS_ARGS[GENERATION]))

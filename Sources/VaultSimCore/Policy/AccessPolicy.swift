@@ -11,6 +11,15 @@ public struct AccessPolicy: Codable, Sendable, Equatable {
         case ipAllowlist([CIDR])
         /// At most `requests` token requests per `seconds` (virtual clock), per grant.
         case rateLimit(requests: Int, seconds: Int)
+        /// A person must approve each call (human in the loop): only `proxy_request` may use the
+        /// grant, and each call waits at most `seconds` (virtual clock) for a decision.
+        case requireApproval(seconds: Int)
+    }
+
+    /// How long a call waits for a decision, when this policy requires approval.
+    public var approvalWindow: Int? {
+        if case .requireApproval(let seconds) = rule { return seconds }
+        return nil
     }
 
     public var name: String
@@ -28,6 +37,8 @@ public struct AccessPolicy: Codable, Sendable, Equatable {
     /// `recentRequests` are the times of this grant's earlier token requests (for the rate limit).
     public func violation(at now: Date, address: String, recentRequests: [Date]) -> VaultError? {
         switch rule {
+        case .requireApproval:
+            return nil   // not a refusal: the call waits for a person (`approvalWindow`)
         case .timeWindow(let zoneID, let weekdays, let from, let to):
             guard let zone = TimeZone(identifier: zoneID) else {
                 return VaultError(status: 403, code: "policy_misconfigured", message: "Policy '\(name)' names an unknown time zone '\(zoneID)'")
@@ -93,7 +104,7 @@ extension AccessPolicy {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, type, timeZone = "time_zone", days, hours, cidrs, requests, perSeconds = "per_seconds"
+        case name, type, timeZone = "time_zone", days, hours, cidrs, requests, perSeconds = "per_seconds", expiresInSeconds = "expires_in_seconds"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -127,8 +138,15 @@ extension AccessPolicy {
                 throw DecodingError.dataCorruptedError(forKey: .requests, in: c, debugDescription: "requests must be 1–1000000 and per_seconds 1 s–1 year")
             }
             rule = .rateLimit(requests: requests, seconds: seconds)
+        case "require_approval":
+            let seconds = try c.decodeIfPresent(Int.self, forKey: .expiresInSeconds) ?? 600
+            guard (1...(7 * 86400)).contains(seconds) else {
+                throw DecodingError.dataCorruptedError(forKey: .expiresInSeconds, in: c, debugDescription: "expires_in must be 1 s–7 days")
+            }
+            rule = .requireApproval(seconds: seconds)
         case let other:
-            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown policy type \(other) (time_window, ip_allowlist, rate_limit)")
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c,
+                                                   debugDescription: "unknown policy type \(other) (time_window, ip_allowlist, rate_limit, require_approval)")
         }
     }
 
@@ -148,6 +166,9 @@ extension AccessPolicy {
             try c.encode("rate_limit", forKey: .type)
             try c.encode(requests, forKey: .requests)
             try c.encode(seconds, forKey: .perSeconds)
+        case .requireApproval(let seconds):
+            try c.encode("require_approval", forKey: .type)
+            try c.encode(seconds, forKey: .expiresInSeconds)
         }
     }
 }

@@ -22,6 +22,8 @@ public final class Sandbox: Sendable {
     public let faults: FaultBook
     /// Faults of the vault itself (its `/sdk/*` endpoints), matched by path; provider id `vault`.
     public let vaultFaults = FaultBook()
+    /// Calls waiting for a person's decision (human-in-the-loop approvals), in memory.
+    public let approvals = ApprovalBook()
     /// Credential refreshes in flight, one per grant.
     public let refreshes = SingleFlight<VaultCredential>()
     private let behaviourState = Mutex(VaultBehaviour())

@@ -5,7 +5,8 @@ import VaultSimCore
 /// faults, access policies, and provider faults.
 extension ScenarioLoader {
     /// A list of access policies: `{name, type: time_window, time_zone, days, hours}`,
-    /// `{name, type: ip_allowlist, cidrs}` or `{name, type: rate_limit, requests, per}`.
+    /// `{name, type: ip_allowlist, cidrs}`, `{name, type: rate_limit, requests, per}` or
+    /// `{name, type: require_approval, expires_in}`.
     static func parsePolicies(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> [AccessPolicy] {
         guard case .sequence(let items) = node.value else { throw ScenarioLoadError(node.location, "\(context) must be a list of policies") }
         var policies: [AccessPolicy] = []
@@ -14,13 +15,17 @@ extension ScenarioLoader {
             guard case .mapping = item.value else { throw ScenarioLoadError(item.location, "\(here) must be a mapping") }
             var json = item.json.objectValue ?? [:]
             var reader = try MappingReader(item, context: here)
-            let allowed = ["name", "type", "time_zone", "days", "hours", "cidrs", "requests", "per"]
+            let allowed = ["name", "type", "time_zone", "days", "hours", "cidrs", "requests", "per", "expires_in"]
             for key in reader.keys where !allowed.contains(key) {
                 throw ScenarioLoadError(reader.node(key)?.location ?? item.location, "\(here): unknown key '\(key)' (known: \(allowed.joined(separator: ", ")))")
             }
             if let per = reader.node("per") {
                 json["per_seconds"] = .number(try StepParser.duration(per, context: "\(here).per").rounded())
                 json["per"] = nil
+            }
+            if let window = reader.node("expires_in") {
+                json["expires_in_seconds"] = .number(try StepParser.duration(window, context: "\(here).expires_in").rounded())
+                json["expires_in"] = nil
             }
             if json["name"] == nil, let type = json["type"]?.stringValue { json["name"] = .string(type) }
             do {

@@ -96,7 +96,7 @@ public enum ScenarioLoader {
             top.rejectUnknownKeysRecording(allowed: topLevelKeys)
             return nil
         }
-        var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version"]
+        var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version", "approval.latest"]
         // The newest grant a Connect flow made at each provider (set once one has).
         for provider in ProviderCatalog.all where provider.kind == .oauth { bindings.insert("connected.\(provider.id)") }
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }

@@ -49,7 +49,7 @@ extension StepParser {
         if let actionNode = r.node("action") {
             let text = try MappingReader.string(actionNode, "\(context).action")
             guard let act = UserPlan.Act(rawValue: text) else {
-                throw ScenarioLoadError(actionNode.location, "\(context).action must be one of \(UserPlan.Act.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ScenarioLoadError(actionNode.location, "\(context).action must be one of \(UserPlan.Act.allCases.map(\.rawValue).joined(separator: ", ")) (ignore: approvals only)")
             }
             plan.action = act
         }
@@ -85,7 +85,22 @@ extension StepParser {
             }
             plan.finish = finish
         }
-        try r.rejectUnknownKeys(allowed: ["session", "action", "provider", "account", "scopes", "duration", "linger", "finish"])
+        if let approvalNode = r.node("approval") {
+            guard try MappingReader.string(approvalNode, "\(context).approval") == "latest" else {
+                throw ScenarioLoadError(approvalNode.location, "\(context).approval must be latest (the newest approval a proxy_request made)")
+            }
+            plan.approval = true
+            guard [.approve, .deny, .ignore, .open].contains(plan.action) else {
+                throw ScenarioLoadError(approvalNode.location, "\(context): an approval takes action approve, deny or ignore (open the page and leave)")
+            }
+            for key in ["session", "provider", "account", "scopes", "duration", "linger", "finish"] where r.node(key) != nil {
+                throw ScenarioLoadError(approvalNode.location, "\(context): '\(key)' is for Connect sessions, not approvals")
+            }
+        } else if plan.action == .ignore {
+            throw ScenarioLoadError(node.location, "\(context): action ignore is for approvals (approval: latest); a Connect session is left with abandon")
+        }
+        plan.reason = try r.string("reason")
+        try r.rejectUnknownKeys(allowed: ["session", "action", "provider", "account", "scopes", "duration", "linger", "finish", "approval", "reason"])
         return plan
     }
 

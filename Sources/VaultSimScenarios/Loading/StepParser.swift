@@ -9,7 +9,7 @@ struct StepParser {
     /// OAuth grants of `given` by name, with their provider.
     var grantsByName: [String: String] = [:]
 
-    static let actions = ["request", "proxy_request", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
+    static let actions = ["request", "proxy_request", "await_approval", "get_approval_status", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
                           "concurrently", "set_caller_address", "vault_fault", "clear_faults", "connect", "create_connect_session",
                           "user", "in_order"]
@@ -32,6 +32,19 @@ struct StepParser {
         switch name {
         case "request": action = .request(try requestParams(body, context: context))
         case "proxy_request": action = .proxyRequest(try requestParams(body, context: context))
+        case "await_approval", "get_approval_status":
+            var r = try MappingReader(body, context: context)
+            var params: [String: JSONValue] = ["approval_id": .string(try r.string("approval_id") ?? "${approval.latest}")]
+            let numbers = name == "await_approval" ? ["timeout", "poll_interval"] : ["wait"]
+            for key in numbers {
+                if let value = try r.double(key) {
+                    guard value >= 0, value <= 3600 else { throw ScenarioLoadError(body.location, "\(context).\(key) must be 0 to 3600 seconds") }
+                    params[key] = .number(value)
+                }
+            }
+            try r.rejectUnknownKeys(allowed: ["approval_id"] + numbers)
+            try validatePlaceholders(in: .object(params), at: body.location)
+            action = name == "await_approval" ? .awaitApproval(.object(params)) : .approvalStatus(.object(params))
         case "list_grants": action = .listGrants(try listParams(body, context: context))
         case "revoke_grant": action = .revokeGrant(try revokeParams(body, context: context))
         case "provider_fault":

@@ -97,6 +97,10 @@ public enum Action: Sendable {
     case request(JSONValue)
     /// `proxy_request` (alter-sdk 0.12 on): the vault makes the provider call.
     case proxyRequest(JSONValue)
+    /// `await_approval(approval_id, timeout=, poll_interval=)` (alter-sdk 0.20.1 on).
+    case awaitApproval(JSONValue)
+    /// `get_approval_status(approval_id, wait=)` (alter-sdk 0.20.1 on).
+    case approvalStatus(JSONValue)
     case listGrants(JSONValue)
     case revokeGrant(JSONValue)
     /// A fault a provider starts answering with.
@@ -140,6 +144,8 @@ public enum Action: Sendable {
         switch self {
         case .request: "request"
         case .proxyRequest: "proxy_request"
+        case .awaitApproval: "await_approval"
+        case .approvalStatus: "get_approval_status"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .connect: "connect"
@@ -166,6 +172,8 @@ public enum Action: Sendable {
         switch self {
         case .request: "request"
         case .proxyRequest: "proxy_request"
+        case .awaitApproval: "await_approval"
+        case .approvalStatus: "get_approval_status"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .providerFault: "provider_fault"
@@ -194,7 +202,7 @@ public struct UserPlan: Sendable, Equatable {
     /// `new`: a session no earlier user step opened (waiting for it to appear); `latest`: the newest.
     public enum SessionChoice: String, Sendable { case new, latest }
     /// approve (Allow), deny (Cancel at the provider), abandon (open the page and leave), open (look only).
-    public enum Act: String, Sendable, CaseIterable { case approve, deny, abandon, open }
+    public enum Act: String, Sendable, CaseIterable { case approve, deny, abandon, open, ignore }
 
     public var session = SessionChoice.new
     public var action = Act.approve
@@ -212,6 +220,10 @@ public struct UserPlan: Sendable, Equatable {
     public var finish = false
     /// Connect every provider the page offers, in turn (`serve --auto-consent`).
     public var everyProvider = false
+    /// `approval: latest`: the user decides the newest human approval instead of a Connect session.
+    public var approval = false
+    /// The reason the user gives when denying an approval.
+    public var reason: String?
 
     public init() {}
 }

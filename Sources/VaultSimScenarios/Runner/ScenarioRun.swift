@@ -327,6 +327,9 @@ struct ScenarioRun {
             goOn = !fatal
         case .reply(let reply):
             if case .request = step.action, case .result = reply { answeredRequests += 1 }
+            if case .proxyRequest = step.action, case .result(let result) = reply, let id = result["approval_id"]?.stringValue {
+                bindings["approval.latest"] = id
+            }
             answer = hostMap.realURLs(in: reply.json)
             if let arguments = performed.arguments {
                 ops.append(HAR.Op(step: step.id, group: group, branch: branch, op: step.action.name,

@@ -34,6 +34,13 @@ struct StepContext: Sendable {
             case .proxyRequest(let params):
                 // The vault makes the call, at the real URL, with or without the proxy.
                 return try await call("proxy_request", Placeholders.substitute(params, bindings))
+            case .awaitApproval(let params):
+                // The call lasts as long as the SDK polls.
+                let seconds = min(max(params["timeout"]?.numberValue ?? 300, 0), 3600) + 2
+                return try await call("await_approval", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
+            case .approvalStatus(let params):
+                let seconds = min(max(params["wait"]?.numberValue ?? 0, 0), 60)
+                return try await call("get_approval_status", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
             case .listGrants(let params):
                 return try await call("list_grants", Placeholders.substitute(params, bindings))
             case .revokeGrant(let params):
@@ -89,6 +96,8 @@ struct StepContext: Sendable {
                 return try await call("connect", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
             case .createConnectSession(let params):
                 return try await call("create_connect_session", Placeholders.substitute(params, bindings))
+            case .user(let plan) where plan.approval:
+                return .reply(.result(try await ApprovalUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, wait: callTimeout).run()))
             case .user(let plan):
                 let user = SimulatedUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, opened: opened, wait: callTimeout)
                 return .reply(.result(try await user.run()))

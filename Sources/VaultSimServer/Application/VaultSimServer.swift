@@ -57,6 +57,7 @@ public struct VaultSimServer: Sendable {
         SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, address: address,
                                                 logger: logger)).add(to: router)
         ConnectPages(server: self).add(to: router)
+        ApprovalPages(server: self).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
         ControlRoutes(server: self).add(to: router)
     }

@@ -15,6 +15,40 @@ enum ProxyEndpoint {
     /// The most of a provider's body the result carries; past it `body_truncated` is true.
     static let bodyLimit = 1 << 20
 
+    /// A provider call as the app asked for it, checked, before any credential is added.
+    struct Prepared: Sendable {
+        var method: String
+        var host: String
+        var path: String
+        var query: [(name: String, value: String)]
+        var headers: [(String, String)]
+        var body: Data
+
+        /// The real URL, query included.
+        var url: String {
+            let rawQuery = query.map { "\(QueryString.escape($0.name))=\(QueryString.escape($0.value))" }.joined(separator: "&")
+            return "https://\(host)\(path)" + (rawQuery.isEmpty ? "" : "?" + rawQuery)
+        }
+
+        /// The call an approval holds (its URL carries the query).
+        init(approval: Approval) throws {
+            guard let (host, rest) = LoopbackTransport.split(approval.url) else {
+                throw VaultError(status: 500, code: "internal_error", message: "The approval's URL is not absolute")
+            }
+            self.init(method: approval.method, host: host, path: String(rest.prefix { $0 != "?" }),
+                      query: QueryString.pairs(Array(rest.drop { $0 != "?" }.dropFirst().utf8)), headers: approval.headers, body: approval.body)
+        }
+
+        init(method: String, host: String, path: String, query: [(name: String, value: String)], headers: [(String, String)], body: Data) {
+            self.method = method
+            self.host = host
+            self.path = path
+            self.query = query
+            self.headers = headers
+            self.body = body
+        }
+    }
+
     static func handle(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
         let body = try call.jsonObject()
         let sandbox = call.sandbox
@@ -65,42 +99,67 @@ enum ProxyEndpoint {
                 payload = Data(json.jsonText.utf8)
                 if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { headers.append(("Content-Type", "application/json")) }
             }
+            let prepared = Prepared(method: method, host: host, path: String(rest.prefix { $0 != "?" }), query: query, headers: headers, body: payload)
 
-            let issued = try await TokenEndpoint.issue(grantID: grantID, call: call)
-            let path = String(rest.prefix { $0 != "?" })
-            let outbound = inject(issued.rules, method: method, host: host, path: path, query: query, headers: headers, body: payload,
-                                  call: call)
-            let started = ContinuousClock.now
-            let answer: InboundResponse
-            do {
-                answer = try await call.transport.send(outbound, sandbox: sandbox)
-            } catch {
-                try record(error.kind == .timeout ? "upstream_timeout" : "provider_unreachable", providerID: issued.grant.providerID)
-                if error.kind == .timeout {
-                    throw VaultError(status: 504, code: "upstream_timeout", message: "The provider did not answer in time",
-                                     details: ["timeout_reason": "upstream_timeout", "grant_id": .string(grantID)])
-                }
-                throw VaultError(status: 502, code: "provider_unreachable", message: "The provider could not be reached (\(error.kind.rawValue))",
-                                 details: ["grant_id": .string(grantID)])
+            // A grant whose policy wants a person's approval: the call waits (202) for a decision.
+            guard let context = try sandbox.store.grantContext(id: grantID) else { throw VaultError.grantNotFound(grantID) }
+            try TokenEndpoint.admit(context, sandbox: sandbox)
+            if let window = context.policies.compactMap(\.approvalWindow).min() {
+                let now = sandbox.clock.now
+                let approval = Approval(grantID: grantID, method: method, url: prepared.url, headers: headers, body: payload, reason: reason,
+                                        caller: call.caller, createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(window)))
+                sandbox.approvals.add(approval)
+                try record("approval_pending", providerID: context.grant.providerID)
+                return (202, ApprovalEndpoint.pending(approval, sandbox: sandbox, serverURL: call.serverURL))
             }
-            let milliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
-            try record("proxied", providerID: issued.grant.providerID, touch: true)
-            try audit(call: call, grant: issued.grant, method: method, url: url, status: answer.status, milliseconds: milliseconds, reason: reason)
-            var responseHeaders: [String: JSONValue] = [:]
-            for (name, value) in answer.headers where !name.lowercased().hasPrefix("x-vaultsim") {
-                let key = name.lowercased()
-                responseHeaders[key] = .string(responseHeaders[key]?.stringValue.map { "\($0), \(value)" } ?? value)
-            }
-            let truncated = answer.body.count > bodyLimit
-            return (200, [
-                "approval_id": .null, "status_code": .number(Double(answer.status)), "headers": .object(JSONObject(uniqueKeysWithValues: responseHeaders.sorted { $0.key < $1.key })),
-                "body_b64": .string(Data(answer.body.prefix(bodyLimit)).base64EncodedString()), "body_truncated": .bool(truncated),
-                "duration_ms": .number(Double(milliseconds)), "credential_hint": .null,
-            ])
+
+            let (grant, answer, milliseconds) = try await perform(prepared, grantID: grantID, call: call, reason: reason)
+            try record("proxied", providerID: grant.providerID, touch: true)
+            return (200, result(answer.status, headers: answer.headers, body: answer.body, milliseconds: milliseconds, approvalID: nil))
         } catch let error as VaultError {
-            if error.code != "upstream_timeout", error.code != "provider_unreachable" { try record(error.code) }
+            try record(error.code)
             throw error
         }
+    }
+
+    /// Makes the call with the grant's credential and writes the vault's audit record; a
+    /// `VaultError` when the vault refuses or the provider does not answer.
+    static func perform(_ prepared: Prepared, grantID: String, call: SDKCall, reason: String?) async throws
+        -> (Grant, InboundResponse, milliseconds: Int) {
+        let issued = try await TokenEndpoint.issue(grantID: grantID, call: call, proxy: true)
+        let outbound = inject(issued.rules, method: prepared.method, host: prepared.host, path: prepared.path, query: prepared.query,
+                              headers: prepared.headers, body: prepared.body, call: call)
+        let started = ContinuousClock.now
+        let answer: InboundResponse
+        do {
+            answer = try await call.transport.send(outbound, sandbox: call.sandbox)
+        } catch {
+            if error.kind == .timeout {
+                throw VaultError(status: 504, code: "upstream_timeout", message: "The provider did not answer in time",
+                                 details: ["timeout_reason": "upstream_timeout", "grant_id": .string(grantID)])
+            }
+            throw VaultError(status: 502, code: "provider_unreachable", message: "The provider could not be reached (\(error.kind.rawValue))",
+                             details: ["grant_id": .string(grantID)])
+        }
+        let milliseconds = Int((ContinuousClock.now - started) / .milliseconds(1))
+        try audit(call: call, grant: issued.grant, method: prepared.method, url: prepared.url, status: answer.status,
+                  milliseconds: milliseconds, reason: reason)
+        return (issued.grant, answer, milliseconds)
+    }
+
+    /// The `ApprovalResult` shape.
+    static func result(_ status: Int, headers: [(String, String)], body: Data, milliseconds: Int, approvalID: String?) -> JSONValue {
+        var responseHeaders: [String: JSONValue] = [:]
+        for (name, value) in headers where !name.lowercased().hasPrefix("x-vaultsim") {
+            let key = name.lowercased()
+            responseHeaders[key] = .string(responseHeaders[key]?.stringValue.map { "\($0), \(value)" } ?? value)
+        }
+        return [
+            "approval_id": approvalID.map(JSONValue.string) ?? .null, "status_code": .number(Double(status)),
+            "headers": .object(JSONObject(uniqueKeysWithValues: responseHeaders.sorted { $0.key < $1.key })),
+            "body_b64": .string(Data(body.prefix(bodyLimit)).base64EncodedString()), "body_truncated": .bool(body.count > bodyLimit),
+            "duration_ms": .number(Double(milliseconds)), "credential_hint": .null,
+        ]
     }
 
     /// A query value as text: strings as they are, numbers and booleans as Python writes them.

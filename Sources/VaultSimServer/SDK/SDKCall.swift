@@ -8,6 +8,8 @@ struct SDKCall: Sendable {
     let caller: CallerInfo
     let body: Data
     let pathParameters: [String: String]
+    /// The raw query string (without `?`).
+    let query: String
     let transport: any ProviderTransport
     /// Where this server listens (`http://127.0.0.1:P`), for URLs the vault hands out.
     let serverURL: String

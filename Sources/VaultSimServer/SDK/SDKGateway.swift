@@ -29,7 +29,7 @@ struct SDKGateway: Sendable {
                 // The key's prefix only: enough to tell two keys apart, not enough to use one.
                 let prefix = String(apiKey.prefix(14)) + "…"
                 logger.info("refused an unknown API key", metadata: ["key_prefix": "\(prefix)", "path": "\(request.uri.path)"])
-                var error = VaultError.unauthorized("invalid_api_key", "Invalid API key")
+                var error = VaultError.unauthorized("invalid_key", "Invalid API key")
                 error.topLevel["hint"] = .string("No sandbox of this VaultSim has the key \(prefix). Use the ALTER_API_KEY that `vaultsim serve` "
                     + "prints (or GET /_vaultsim/sandboxes/{id}/api-key); a serve started with another --db has another key.")
                 throw error
@@ -84,7 +84,7 @@ struct SDKGateway: Sendable {
                 actorID = try sandbox.store.actorID(caller: name, callerType: caller.callerType ?? "agent", at: sandbox.clock.now)
             }
             let result = try await endpoint(SDKCall(sandbox: sandbox, caller: caller, body: request.body, pathParameters: pathParameters,
-                                                       transport: transport, serverURL: address.baseURL))
+                                                       query: request.query, transport: transport, serverURL: address.baseURL))
             return Self.json(result.status, result.body, actorID: actorID)
         } catch {
             return Self.render(error, actorID: actorID, logger: logger, path: request.path)

@@ -18,6 +18,12 @@ struct SDKRoutes: Sendable {
         router.post("/sdk/proxy") { request, context in
             await gateway.handle(request, context: context, endpoint: ProxyEndpoint.handle)
         }
+        router.get("/sdk/approvals/:approval_id") { request, context in
+            await gateway.handle(request, context: context, parameters: ["approval_id"], endpoint: ApprovalEndpoint.status)
+        }
+        router.get("/sdk/approvals/:approval_id/result") { request, context in
+            await gateway.handle(request, context: context, parameters: ["approval_id"], endpoint: ApprovalEndpoint.result)
+        }
         router.post("/sdk/oauth/audit/api-call") { request, context in
             await gateway.handle(request, context: context, endpoint: AuditEndpoint.handle)
         }

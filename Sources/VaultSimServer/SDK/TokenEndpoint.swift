@@ -66,6 +66,26 @@ enum TokenEndpoint {
         }
     }
 
+    /// The rules that refuse a grant before any credential is touched: its status and TTL, the
+    /// app's provider configuration, the policies.
+    static func admit(_ context: VaultStore.GrantContext, sandbox: Sandbox) throws {
+        let grant = context.grant
+        let now = sandbox.clock.now
+        switch grant.status {
+        case .active:
+            if let expiresAt = grant.expiresAt, expiresAt <= now {
+                try sandbox.store.setStatus(.expired, grantID: grant.id, reason: "the grant's TTL passed", at: now)
+                throw VaultError.grantExpired(grant.id, expiredAt: expiresAt)
+            }
+        case .revoked: throw VaultError.grantRevoked(grant.id, reason: grant.revokeReason)
+        case .credentialRevoked: throw VaultError.credentialRevoked(grant.id, reason: grant.revokeReason ?? "the provider refused the refresh")
+        case .expired: throw VaultError.grantExpired(grant.id, expiredAt: grant.expiresAt)
+        case .deleted: throw VaultError.grantDeleted(grant.id)
+        }
+        guard context.config?.isConfigured == true else { throw VaultError.providerNotConfigured(grant.providerID) }
+        try checkPolicies(context, sandbox: sandbox, at: now)
+    }
+
     /// What the vault hands out for one grant: the injection rules with the credential, and the
     /// facts the token response reports beside them. Shared by `/sdk/token` (which sends it to the
     /// SDK) and `/sdk/proxy` (which injects it itself).
@@ -81,24 +101,19 @@ enum TokenEndpoint {
 
     /// The grant's credential after every rule of the vault (status, TTL, configuration, policies,
     /// scopes, refresh); a `VaultError` when one refuses.
-    static func issue(grantID: String, call: SDKCall) async throws -> Issued {
+    /// `proxy`: for `/sdk/proxy`, which may use a grant that requires approval (it executes the
+    /// call only once a person approved it); `/sdk/token` fails closed on such a grant.
+    static func issue(grantID: String, call: SDKCall, proxy: Bool = false) async throws -> Issued {
         let sandbox = call.sandbox
         guard let context = try sandbox.store.grantContext(id: grantID) else { throw VaultError.grantNotFound(grantID) }
-        let grant = context.grant
-        let now = sandbox.clock.now
-        switch grant.status {
-        case .active:
-            if let expiresAt = grant.expiresAt, expiresAt <= now {
-                try sandbox.store.setStatus(.expired, grantID: grant.id, reason: "the grant's TTL passed", at: now)
-                throw VaultError.grantExpired(grant.id, expiredAt: expiresAt)
-            }
-        case .revoked: throw VaultError.grantRevoked(grant.id, reason: grant.revokeReason)
-        case .credentialRevoked: throw VaultError.credentialRevoked(grant.id, reason: grant.revokeReason ?? "the provider refused the refresh")
-        case .expired: throw VaultError.grantExpired(grant.id, expiredAt: grant.expiresAt)
-        case .deleted: throw VaultError.grantDeleted(grant.id)
+        try admit(context, sandbox: sandbox)
+        if !proxy, context.policies.contains(where: { $0.approvalWindow != nil }) {
+            throw VaultError(status: 400, code: "hitl_grant_requires_proxy",
+                             message: "This grant requires a person's approval for each call; use proxy_request(), which waits for it",
+                             details: ["grant_id": .string(grantID)])
         }
-        guard let config = context.config, config.isConfigured else { throw VaultError.providerNotConfigured(grant.providerID) }
-        try checkPolicies(context, sandbox: sandbox, at: now)
+        let grant = context.grant
+        guard let config = context.config else { throw VaultError.providerNotConfigured(grant.providerID) }
         switch grant.kind {
         case .oauth:
             let missing = config.missingScopes(in: context.credential?.scopes ?? grant.scopes)
