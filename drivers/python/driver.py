@@ -141,6 +141,15 @@ def sdk_version():
         return "unknown"
 
 
+def version_tuple():
+    """The SDK's version as numbers ((0, 29, 0)); unparseable parts count as 0."""
+    parts = []
+    for piece in sdk_version().split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
 class Driver:
     def __init__(self, out):
         self.out = out
@@ -223,7 +232,13 @@ class Driver:
         # SDK's model as JSON, plus the body decoded (text, and JSON when it parses).
         vault = self.client()
         method, url = need(params, "method"), need(params, "url")
-        return self.approval_result(await vault.proxy_request(method, url, **pick(params, REQUEST_ARGS)))
+        kwargs = pick(params, REQUEST_ARGS)
+        # 0.12-0.18 name two of the arguments differently (json_body=, headers=).
+        if version_tuple() < (0, 19):
+            for ours, theirs in (("json", "json_body"), ("extra_headers", "headers")):
+                if ours in kwargs:
+                    kwargs[theirs] = kwargs.pop(ours)
+        return self.approval_result(await vault.proxy_request(method, url, **kwargs))
 
     @staticmethod
     def approval_result(result):

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import NIOCore
 import VaultSimCore
 import VaultSimServer
 
@@ -60,18 +59,10 @@ struct ApprovalUser {
     }
 
     private func fetch(_ client: HTTPClient, _ method: String, _ url: String, body: String? = nil) async throws -> (Int, HTMLPage) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .init(rawValue: method)
-        request.headers.add(name: "accept", value: "text/html")
-        request.headers.add(name: "user-agent", value: "VaultSim simulated user")
-        request.headers.add(name: "x-vaultsim-caller", value: "browser")
-        if let body {
-            request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: body))
+        switch try await SimulatedUser.fetch(client, method, url, body: body, serverURL: serverURL) {
+        case .page(_, let status, let page): return (status, page)
+        case .landed(let target): throw SimulatedUser.Failure(description: "the approval page sent the browser away, to \(target)")
         }
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 4 << 20)
-        return (Int(response.status.code), HTMLPage(String(buffer: bytes)))
     }
 
     /// The newest approval, waiting until the vault has one (the SDK may be asking now).

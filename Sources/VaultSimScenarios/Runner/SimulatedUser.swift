@@ -201,6 +201,12 @@ struct SimulatedUser {
 
     /// Sends a request as a browser does, following redirects while they stay on this server.
     private func fetch(_ client: HTTPClient, _ method: String, _ start: String, body: String? = nil) async throws -> Arrival {
+        try await Self.fetch(client, method, start, body: body, serverURL: serverURL)
+    }
+
+    /// A browser's request (`x-vaultsim-caller: browser`), redirects followed while they stay on
+    /// `serverURL`. Shared with the approver (`ApprovalUser`).
+    static func fetch(_ client: HTTPClient, _ method: String, _ start: String, body: String? = nil, serverURL: String) async throws -> Arrival {
         var url = start
         var method = method
         var body = body

@@ -7,25 +7,10 @@ enum GrantsEndpoint {
     static func list(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
         let body = try call.jsonObject()
         let providerID = try body.optionalString("provider_id")
-        let limit = try body.optionalInt("limit") ?? 100
-        let offset = try body.optionalInt("offset") ?? 0
-        guard (1...1000).contains(limit) else {
-            throw VaultError(status: 422, code: "invalid_body", message: "limit must be between 1 and 1000, got \(limit)")
-        }
-        guard offset >= 0 else { throw VaultError(status: 422, code: "invalid_body", message: "offset must be >= 0, got \(offset)") }
+        let (limit, offset) = try paging(body)
         let store = call.sandbox.store
         let (grants, total) = try store.oauthGrants(providerID: providerID, statuses: Grant.Status.listed, limit: limit, offset: offset)
-        let configs = Dictionary(try store.allProviderConfigs().map { ($0.providerID, $0) }, uniquingKeysWith: { a, _ in a })
-        let now = call.sandbox.clock.now
-        return (200, [
-            "grants": .array(grants.map { grant in
-                // A TTL that passed shows as expired at once, before the next token request records it.
-                var shown = grant
-                if shown.status == .active, let expiresAt = shown.expiresAt, expiresAt <= now { shown.status = .expired }
-                return wire(shown, scopeMismatch: !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
-            }), "total": .number(Double(total)), "limit": .number(Double(limit)),
-            "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
-        ])
+        return (200, try page(grants, total: total, limit: limit, offset: offset, call: call, item: wire))
     }
 
     /// `POST /sdk/grants/list` (alter-sdk 0.12+): every grant the app owns, OAuth and managed
@@ -37,12 +22,7 @@ enum GrantsEndpoint {
         let statusFilter = try body.optionalString("status")
         let account = try body.optionalString("account")
         let label = try body.optionalString("label")
-        let limit = try body.optionalInt("limit") ?? 100
-        let offset = try body.optionalInt("offset") ?? 0
-        guard (1...1000).contains(limit) else {
-            throw VaultError(status: 422, code: "invalid_body", message: "limit must be between 1 and 1000, got \(limit)")
-        }
-        guard offset >= 0 else { throw VaultError(status: 422, code: "invalid_body", message: "offset must be >= 0, got \(offset)") }
+        let (limit, offset) = try paging(body)
         if body["user_token"] != nil {
             throw VaultError(status: 501, code: "not_simulated", message: "Listing an end user's grants (user_token) is not simulated yet")
         }
@@ -52,16 +32,7 @@ enum GrantsEndpoint {
         let store = call.sandbox.store
         let (grants, total) = try store.grants(kinds: [.oauth, .managedSecret], providerID: providerID, statuses: statuses,
                                                account: account, limit: limit, offset: offset)
-        let configs = Dictionary(try store.allProviderConfigs().map { ($0.providerID, $0) }, uniquingKeysWith: { a, _ in a })
-        let now = call.sandbox.clock.now
-        return (200, [
-            "grants": .array(grants.map { grant in
-                var shown = grant
-                if shown.status == .active, let expiresAt = shown.expiresAt, expiresAt <= now { shown.status = .expired }
-                return unifiedWire(shown, scopeMismatch: !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
-            }), "total": .number(Double(total)), "limit": .number(Double(limit)),
-            "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
-        ])
+        return (200, try page(grants, total: total, limit: limit, offset: offset, call: call, item: unifiedWire))
     }
 
     /// One item of the unified list: an OAuth grant is a user's connection; a managed secret is
@@ -90,6 +61,33 @@ enum GrantsEndpoint {
                 "credential_id": .null, "credential_label": .null,
             ]) { _, new in new })
         }
+    }
+
+    /// `limit` (1–1000, default 100) and `offset` (≥ 0, default 0) of a list request.
+    static func paging(_ body: JSONObject) throws -> (limit: Int, offset: Int) {
+        let limit = try body.optionalInt("limit") ?? 100
+        let offset = try body.optionalInt("offset") ?? 0
+        guard (1...1000).contains(limit) else {
+            throw VaultError(status: 422, code: "invalid_body", message: "limit must be between 1 and 1000, got \(limit)")
+        }
+        guard offset >= 0 else { throw VaultError(status: 422, code: "invalid_body", message: "offset must be >= 0, got \(offset)") }
+        return (limit, offset)
+    }
+
+    /// One page of grants in a list's shape, each item as `item` writes it, with its scope flag.
+    static func page(_ grants: [Grant], total: Int, limit: Int, offset: Int, call: SDKCall,
+                     item: (Grant, Bool) -> JSONValue) throws -> JSONValue {
+        let configs = Dictionary(try call.sandbox.store.allProviderConfigs().map { ($0.providerID, $0) }, uniquingKeysWith: { a, _ in a })
+        let now = call.sandbox.clock.now
+        return [
+            "grants": .array(grants.map { grant in
+                // A TTL that passed shows as expired at once, before the next token request records it.
+                var shown = grant
+                if shown.status == .active, let expiresAt = shown.expiresAt, expiresAt <= now { shown.status = .expired }
+                return item(shown, !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
+            }), "total": .number(Double(total)), "limit": .number(Double(limit)),
+            "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
+        ]
     }
 
     static func revoke(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
