@@ -32,6 +32,17 @@ struct EndToEndTests {
         #expect(summary.results.first?.sdk?["version"] == "0.11.0")
     }
 
+    /// `error.kind` is judged: the driver's language-neutral kind must match, and a wrong one is a
+    /// finding that names both kinds.
+    @Test func anErrorsKindIsJudged() async throws {
+        let wrong = try EndToEnd.bundled("errors/unknown-grant.yaml") {
+            $0.replacingOccurrences(of: "        class: GrantNotFoundError\n        kind: grant_not_found", with: "        kind: grant_revoked")
+        }
+        let result = try await EndToEnd.run([wrong], driver: try await EndToEnd.pythonDriver.value).results[0]
+        #expect(!result.passed)
+        #expect(result.failures.contains { $0.contains("expected kind grant_revoked") && $0.contains("of kind grant_not_found") }, "\(result.failures)")
+    }
+
     @Test func aDeclaredFaultThatNeverFiresFailsTheScenario() async throws {
         let scenario = try EndToEnd.bundled("errors/provider-5xx.yaml") {
             $0.replacingOccurrences(of: "      path_prefix: /calendar/\n", with: "      path_prefix: /calendar/\n      host: www.googleapis.com\n")

@@ -122,4 +122,13 @@ struct SDKGenerationLoaderTests {
         #expect(refusal("  - await_approval: {timeout: -1}").contains("0 to 3600"))
         #expect(error(text.replacingOccurrences(of: "expires_in: 5m", with: "expires_in: 8d"))?.message.contains("1 s–7 days") == true)
     }
+
+    @Test func anErrorExpectationTakesAClassOrAKind() throws {
+        let byKind = try ScenarioLoader.parse(Self.scenario().replacingOccurrences(of: "error: {class: BackendError}", with: "error: {kind: backend}"),
+                                              file: "ok.yaml", defaultID: "ok")
+        guard case .error(let expected) = byKind.steps[0].expect else { Issue.record("not an error expectation"); return }
+        #expect(expected.className == nil && expected.kind == "backend")
+        let neither = error(Self.scenario().replacingOccurrences(of: "error: {class: BackendError}", with: "error: {message: x}"))
+        #expect(neither?.message.contains("needs 'class' (the SDK's class name) or 'kind'") == true, "\(String(describing: neither))")
+    }
 }

@@ -98,6 +98,8 @@ public enum DriverReply: Sendable {
 /// An exception the SDK raised, as the driver reports it.
 public struct SDKError: Sendable, Equatable {
     public var className: String
+    /// The language-neutral kind, when the driver reports one (`grant_not_found`).
+    public var kind: String?
     public var ancestors: [String]
     public var message: String
     public var attributes: JSONValue
@@ -105,6 +107,7 @@ public struct SDKError: Sendable, Equatable {
     init?(_ value: JSONValue) {
         guard let className = value["class"]?.stringValue else { return nil }
         self.className = className
+        self.kind = value["kind"]?.stringValue
         self.ancestors = (value["ancestors"]?.arrayValue ?? []).compactMap(\.stringValue)
         self.message = value["message"]?.stringValue ?? value["str"]?.stringValue ?? ""
         self.attributes = value["attributes"] ?? .object([:])

@@ -302,11 +302,16 @@ struct StepParser {
             return .result(try Pattern.parse(result, bindings: bindings))
         case (nil, let error?):
             var e = try MappingReader(error, context: "\(context).error")
+            let className = try e.string("class")
+            let kind = try e.string("kind")
+            guard className != nil || kind != nil else {
+                throw ScenarioLoadError(error.location, "\(context).error needs 'class' (the SDK's class name) or 'kind' (the driver's language-neutral kind, such as grant_not_found)")
+            }
             let expectation = ErrorExpectation(
-                className: try e.requiredString("class"), ancestors: try e.stringList("ancestors") ?? [],
+                className: className, kind: kind, ancestors: try e.stringList("ancestors") ?? [],
                 message: try e.node("message").map { n throws(ScenarioLoadError) in try Pattern.parse(n, bindings: bindings) },
                 attributes: try e.node("attributes").map { n throws(ScenarioLoadError) in try Pattern.parse(n, bindings: bindings) })
-            try e.rejectUnknownKeys(allowed: ["class", "ancestors", "message", "attributes"])
+            try e.rejectUnknownKeys(allowed: ["class", "kind", "ancestors", "message", "attributes"])
             return .error(expectation)
         default:
             throw ScenarioLoadError(node.location, "\(context) needs exactly one of 'result', 'error' or 'any_of'")

@@ -232,7 +232,7 @@ public struct UserPlan: Sendable, Equatable {
 public enum StepExpectation: Sendable {
     /// Success; the result must match the pattern if one is given.
     case result(Pattern?)
-    /// The SDK raises an exception of `className` (with these ancestors, message and attributes).
+    /// The SDK raises an exception of `className` and/or `kind` (with these ancestors, message and attributes).
     case error(ErrorExpectation)
     /// Conditions have nothing to expect.
     case none
@@ -251,10 +251,16 @@ public enum StepExpectation: Sendable {
 }
 
 public struct ErrorExpectation: Sendable {
-    public var className: String
+    /// The class name, compared exactly (nil: any class of `kind`).
+    public var className: String?
+    /// The language-neutral kind the driver reports (`grant_not_found`; nil: not checked).
+    public var kind: String?
     public var ancestors: [String]
     public var message: Pattern?
     public var attributes: Pattern?
+
+    /// How reports name what was expected: the class, or the kind.
+    public var name: String { className ?? "an error of kind \(kind ?? "?")" }
 }
 
 /// A check on what the vault or a provider saw, after the last step.

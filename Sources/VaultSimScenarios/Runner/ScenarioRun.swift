@@ -381,8 +381,8 @@ struct ScenarioRun {
             return pattern?.mismatches(hostMap.realURLs(in: result), at: "result", bindings: bindings) ?? []
         case (.result(let result), .error(let expected)):
             let status = result["status"].map { " with status \($0.jsonText)" } ?? ""
-            return [Mismatch(path: "", message: "expected \(expected.className) but the call succeeded\(status)",
-                             expected: expected.className, actual: "success\(status)")]
+            return [Mismatch(path: "", message: "expected \(expected.name) but the call succeeded\(status)",
+                             expected: expected.name, actual: "success\(status)")]
         case (.sdkError(let error), .result):
             return [Mismatch(path: "", message: "expected success but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))",
                              expected: "success", actual: error.className)]
@@ -392,9 +392,13 @@ struct ScenarioRun {
     }
 
     private func mismatches(_ error: SDKError, against expected: ErrorExpectation, hostMap: HostMap) -> [Mismatch] {
-        guard error.className == expected.className else {
-            return [Mismatch(path: "", message: "expected \(expected.className) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))",
-                             expected: expected.className, actual: error.className)]
+        guard expected.className.map({ $0 == error.className }) ?? true else {
+            return [Mismatch(path: "", message: "expected \(expected.name) but the SDK raised \(error.summary); attributes: \(Pattern.show(hostMap.realURLs(in: error.attributes)))",
+                             expected: expected.name, actual: error.className)]
+        }
+        if let kind = expected.kind, kind != error.kind {
+            return [Mismatch(path: "error.kind", message: "expected kind \(kind) but the SDK raised \(error.summary), of kind \(error.kind ?? "(none reported)")",
+                             expected: kind, actual: error.kind ?? "(none)")]
         }
         var found: [Mismatch] = []
         let missing = expected.ancestors.filter { !error.ancestors.contains($0) }
