@@ -41,7 +41,9 @@ PROTOCOL = 1
 OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revoke_grant",
        "create_connect_session": "create_connect_session", "connect": "connect", "close": "close",
        "proxy_request": "proxy_request", "await_approval": "await_approval",
-       "get_approval_status": "get_approval_status"}
+       "get_approval_status": "get_approval_status",
+       "create_connect_session_for_error": "create_connect_session_for_error",
+       "poll_connect_session": "poll_connect_session"}
 # The keyword arguments each op passes on when the scenario gives them, per generation.
 REQUEST_ARGS = ("grant_id", "provider", "account", "json", "extra_headers", "query_params", "path_params", "reason", "context")
 LIST_GRANTS_ARGS = {"AlterVault": ("provider_id", "limit", "offset"),
@@ -156,6 +158,8 @@ class Driver:
         self.lock = asyncio.Lock()
         self.vault = None
         self.tasks = set()
+        # The SDK exception the last failed op raised (for create_connect_session_for_error).
+        self.last_error = None
 
     async def send(self, message):
         line = json.dumps(message, ensure_ascii=True, allow_nan=False) + "\n"
@@ -275,6 +279,19 @@ class Driver:
         result = await self.client().create_connect_session(**kwargs)
         return result.model_dump(mode="json")
 
+    async def op_create_connect_session_for_error(self, params):
+        # The SDK takes the typed exception itself: the one the last failed op raised.
+        if self.last_error is None:
+            raise ProtocolError("create_connect_session_for_error needs an earlier op to have raised an SDK error")
+        kwargs = pick(params, ("return_url", "allowed_origin", "metadata", "grant_policy", "required_scopes"))
+        result = await self.client().create_connect_session_for_error(self.last_error, **kwargs)
+        return result.model_dump(mode="json")
+
+    async def op_poll_connect_session(self, params):
+        kwargs = pick(params, ("timeout", "poll_interval"))
+        results = await self.client().poll_connect_session(need(params, "session_token"), **kwargs)
+        return [r.model_dump(mode="json") for r in results]
+
     async def op_connect(self, params):
         # Never open a browser: with open_browser=False the SDK logs the Connect URL at INFO
         # through the alter_sdk.client logger (stderr), and the simulated user opens it.
@@ -291,6 +308,7 @@ class Driver:
         one, then writes the runner's mark on stderr: everything logged before it was this
         scenario's."""
         vault, self.vault = self.vault, None
+        self.last_error = None
         if vault is not None:
             try:
                 await vault.close()
@@ -315,6 +333,8 @@ class Driver:
         except ProtocolError as exc:
             reply = {"id": msg_id, "ok": False, "protocol_error": str(exc)}
         except Exception as exc:  # any exception out of the SDK is an outcome to report
+            if type(exc).__module__.startswith("alter_sdk"):
+                self.last_error = exc
             reply = {"id": msg_id, "ok": False, "error": error_payload(exc)}
         try:
             await self.send(reply)

@@ -31,6 +31,9 @@ public struct ConnectSession: Codable, Sendable, Equatable, FetchableRecord, Per
     public var resultsJSON: String = "[]"
     /// When a browser first opened the hosted page.
     public var openedAt: Date?
+    /// A repair session (`repair_grant_id`, alter-sdk 0.23.3+): the grant whose credential the
+    /// authorization replaces.
+    public var repairGrantID: String?
 
     public init(token: String, allowedProviders: [String]?, returnURL: String?, allowedOrigin: String?, metadata: JSONValue?,
                 grantPolicy: ConnectGrantPolicy?, requiredScopes: [String: [String]]?, createdAt: Date, expiresAt: Date) {
@@ -86,6 +89,7 @@ public struct ConnectSession: Codable, Sendable, Equatable, FetchableRecord, Per
         case errorMessage = "error_message"
         case resultsJSON = "results"
         case openedAt = "opened_at"
+        case repairGrantID = "repair_grant_id"
     }
 }
 
@@ -137,9 +141,12 @@ public struct ConnectResultRecord: Codable, Sendable, Equatable {
     public var policyExpiresAt: Date?
     public var policyCreatedBy: String?
     public var policyCreatedAt: Date?
+    /// `creation` or `reauth` (an existing grant authorized again); nil in records from before it.
+    public var operation: String?
 
     public init(grantID: String, providerID: String, accountIdentifier: String?, scopes: [String], policyExpiresAt: Date? = nil,
-                policyCreatedBy: String? = nil, policyCreatedAt: Date? = nil) {
+                policyCreatedBy: String? = nil, policyCreatedAt: Date? = nil, operation: String? = nil) {
+        self.operation = operation
         self.grantID = grantID
         self.providerID = providerID
         self.accountIdentifier = accountIdentifier

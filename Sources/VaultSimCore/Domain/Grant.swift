@@ -31,6 +31,11 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     public var revokeReason: String?
     public var expiresAt: Date?
     public var lastUsedAt: Date?
+    /// When an SDK last reported that the provider refused a call for missing scopes
+    /// (`report-scope-mismatch`, alter-sdk 0.12+), and the scopes it named (JSON array): the
+    /// grant shows `scope_mismatch` until the user authorizes it again.
+    public var scopeMismatchReportedAt: Date?
+    public var reportedMissingScopesJSON: String?
 
     public init(id: String = SecretGenerator.uuid(), kind: Kind, providerID: String, status: Status = .active,
                 accountIdentifier: String? = nil, accountDisplayName: String? = nil, scopes: [String] = [],
@@ -67,5 +72,19 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         case revokeReason = "revoke_reason"
         case expiresAt = "expires_at"
         case lastUsedAt = "last_used_at"
+        case scopeMismatchReportedAt = "scope_mismatch_reported_at"
+        case reportedMissingScopesJSON = "reported_missing_scopes"
+    }
+
+    /// The grant as `then.grants` shows it.
+    public var json: JSONValue {
+        func s(_ v: String?) -> JSONValue { v.map(JSONValue.string) ?? .null }
+        return [
+            "grant_id": .string(id), "kind": .string(kind.rawValue), "provider_id": .string(providerID), "status": .string(status.rawValue),
+            "account_identifier": s(accountIdentifier), "scopes": .array(scopes.map(JSONValue.string)),
+            "created_at": .string(createdAt.rfc3339), "expires_at": s(expiresAt?.rfc3339), "revoke_reason": s(revokeReason),
+            "scope_mismatch_reported_at": s(scopeMismatchReportedAt?.rfc3339),
+            "reported_missing_scopes": reportedMissingScopesJSON.map { .array(JSONValue.list(fromText: $0).map(JSONValue.string)) } ?? .null,
+        ]
     }
 }

@@ -58,10 +58,12 @@ extension VaultError {
                    topLevel: ["grant_id": .string(grantID)])
     }
 
-    public static func credentialRevoked(_ grantID: String, reason: String) -> VaultError {
+    /// `provider_id` rides at the top level, where alter-sdk 0.15+ reads the recovery context of
+    /// `CredentialRevokedError` (for `create_connect_session_for_error`).
+    public static func credentialRevoked(_ grantID: String, providerID: String, reason: String) -> VaultError {
         VaultError(status: 403, code: "credential_revoked",
                    message: "Underlying OAuth connection has been revoked: \(reason.hasSuffix(".") ? String(reason.dropLast()) : reason). The user must re-authorize.",
-                   details: ["reason": .string(reason)], topLevel: ["grant_id": .string(grantID)])
+                   details: ["reason": .string(reason)], topLevel: ["grant_id": .string(grantID), "provider_id": .string(providerID)])
     }
 
     public static func grantExpired(_ grantID: String, expiredAt: Date?) -> VaultError {

@@ -224,6 +224,13 @@ extension VaultStore {
                 try db.alter(table: table) { t in t.add(column: "signing_scheme", .text) }
             }
         }
+        migrator.registerMigration("v8: repair Connect sessions and reported scope mismatches") { db in
+            try db.alter(table: "connect_sessions") { t in t.add(column: "repair_grant_id", .text) }
+            try db.alter(table: "grants") { t in
+                t.add(column: "scope_mismatch_reported_at", .datetime)
+                t.add(column: "reported_missing_scopes", .text)
+            }
+        }
         return migrator
     }
 }

@@ -145,6 +145,24 @@ extension VaultStore {
         }
     }
 
+    /// Records an SDK's report that the provider refused a call for missing scopes; nil when
+    /// there is no such grant.
+    @discardableResult
+    public func reportScopeMismatch(grantID: String, missingScopes: [String]?, at date: Date) throws -> Grant? {
+        try writer.write { db in
+            guard var grant = try Grant.fetchOne(db, key: grantID) else { return nil }
+            grant.scopeMismatchReportedAt = date
+            grant.reportedMissingScopesJSON = missingScopes.map(JSONValue.listText)
+            try grant.update(db)
+            return grant
+        }
+    }
+
+    /// Every grant, oldest first (for `then.grants`).
+    public func allGrants() throws -> [Grant] {
+        try writer.read { try Grant.order(Column("created_at"), Column.rowID).fetchAll($0) }
+    }
+
     public func insert(secret: ManagedSecret) throws {
         try writer.write { try secret.insert($0) }
     }
@@ -241,12 +259,15 @@ extension VaultStore {
         }
     }
 
-    /// A reconnect: the grant keeps its id, takes the new scopes and credential, and is active.
+    /// A reconnect: the grant keeps its id, takes the new scopes and credential, and is active;
+    /// a reported scope mismatch is cleared.
     public func update(grant: Grant, credential: VaultCredential) throws {
         try writer.write { db in
             var grant = grant
             grant.status = .active
             grant.revokedAt = nil
+            grant.scopeMismatchReportedAt = nil
+            grant.reportedMissingScopesJSON = nil
             try grant.update(db)
             try credential.save(db)
         }

@@ -24,9 +24,12 @@ public struct ConnectService: Sendable {
         public var metadata: JSONValue?
         public var grantPolicy: ConnectGrantPolicy?
         public var requiredScopes: [String: [String]]?
+        /// `repair_grant_id` (alter-sdk 0.23.3+): the grant whose credential this session replaces.
+        public var repairGrantID: String?
 
         public init(allowedProviders: [String]? = nil, returnURL: String? = nil, allowedOrigin: String? = nil, metadata: JSONValue? = nil,
-                    grantPolicy: ConnectGrantPolicy? = nil, requiredScopes: [String: [String]]? = nil) {
+                    grantPolicy: ConnectGrantPolicy? = nil, requiredScopes: [String: [String]]? = nil, repairGrantID: String? = nil) {
+            self.repairGrantID = repairGrantID
             self.allowedProviders = allowedProviders
             self.returnURL = returnURL
             self.allowedOrigin = allowedOrigin
@@ -73,11 +76,13 @@ public struct ConnectService: Sendable {
                     details: ["provider_id": .string(provider), "scopes": .array(outside.map(JSONValue.string))])
             }
         }
+        if let repairGrantID = request.repairGrantID { try checkRepair(repairGrantID, allowed: request.allowedProviders) }
         let now = sandbox.clock.now
-        let session = ConnectSession(
+        var session = ConnectSession(
             token: "cs_" + SecretGenerator.token(40), allowedProviders: request.allowedProviders, returnURL: request.returnURL,
             allowedOrigin: request.allowedOrigin, metadata: request.metadata, grantPolicy: request.grantPolicy,
             requiredScopes: request.requiredScopes, createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(Self.sessionLifetime)))
+        session.repairGrantID = request.repairGrantID
         try store { try sandbox.store.insert(connectSession: session) }
         return session
     }
@@ -197,10 +202,11 @@ public struct ConnectService: Sendable {
             return CallbackOutcome(session: session)
         }
         let grant: Grant
+        let reauthorized: Bool
         do {
-            grant = try await credentials.completeAuthorization(
+            (grant, reauthorized) = try await credentials.authorize(
                 providerID: flow.providerID, code: code, codeVerifier: flow.codeVerifier,
-                expiresAt: flow.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) })
+                expiresAt: flow.ttlSeconds.map { now.addingTimeInterval(TimeInterval($0)) }, repairing: session.repairGrantID)
         } catch {
             session.fail(code: error.code, message: error.message)
             try store { try sandbox.store.save(connectSession: session) }
@@ -209,7 +215,7 @@ public struct ConnectService: Sendable {
         let result = ConnectResultRecord(
             grantID: grant.id, providerID: grant.providerID, accountIdentifier: grant.accountIdentifier, scopes: grant.scopes,
             policyExpiresAt: grant.expiresAt, policyCreatedBy: grant.expiresAt == nil ? nil : flow.ttlChosenBy,
-            policyCreatedAt: grant.expiresAt == nil ? nil : now)
+            policyCreatedAt: grant.expiresAt == nil ? nil : now, operation: reauthorized ? "reauth" : "creation")
         session.results.append(result)
         // Done once every provider the app asked for is connected (or it named none).
         if let allowed = session.allowedProviders {
@@ -232,6 +238,18 @@ public struct ConnectService: Sendable {
     }
 
     // MARK: checks
+
+    /// A repair session names a live OAuth grant of this vault (404 `grant_not_found`, which the
+    /// SDK answers with an ordinary session) and exactly that grant's provider.
+    private func checkRepair(_ grantID: String, allowed: [String]?) throws(VaultError) {
+        guard let grant = try store({ try sandbox.store.grant(id: grantID) }), grant.kind == .oauth, grant.status != .deleted else {
+            throw VaultError(status: 404, code: "grant_not_found", message: "repair_grant_id names no OAuth grant of this app",
+                             details: ["repair_grant_id": .string(grantID)])
+        }
+        guard allowed == [grant.providerID] else {
+            throw Self.invalid("A repair session must allow exactly the grant's provider: allowed_providers [\"\(grant.providerID)\"]")
+        }
+    }
 
     private func requirePending(_ session: ConnectSession) throws(VaultError) {
         switch session.status(at: sandbox.clock.now) {

@@ -47,7 +47,7 @@ public struct CredentialService: Sendable {
         } catch {
             return Self.storeFailure(error)
         }
-        return Self.credentialRevoked(grant.id, why)
+        return Self.credentialRevoked(grant.id, grant.providerID, why)
     }
 
     /// Whether a refresh of this grant is running now (for the vault's 409 mode).
@@ -56,11 +56,11 @@ public struct CredentialService: Sendable {
     private func refresh(grant: Grant, provider: ProviderDescriptor, config: ProviderConfig) async throws -> VaultCredential {
         // Another flight may have refreshed it just before this one started.
         guard let current = try sandbox.store.credential(grantID: grant.id) else {
-            throw Self.credentialRevoked(grant.id, "the vault holds no credential for it")
+            throw Self.credentialRevoked(grant.id, grant.providerID, "the vault holds no credential for it")
         }
         if current.isFresh(at: sandbox.clock.now) { return current }
         guard let refreshToken = current.refreshToken else {
-            throw Self.credentialRevoked(grant.id, "the access token expired and the provider gave no refresh token")
+            throw Self.credentialRevoked(grant.id, grant.providerID, "the access token expired and the provider gave no refresh token")
         }
         let set: ProviderTokenSet
         do {
@@ -90,6 +90,15 @@ public struct CredentialService: Sendable {
     /// credential, scopes and TTL, and makes it active; after a deletion a new grant is made.
     public func completeAuthorization(providerID: String, code: String, codeVerifier: String?,
                                       expiresAt: Date? = nil) async throws(VaultError) -> Grant {
+        try await authorize(providerID: providerID, code: code, codeVerifier: codeVerifier, expiresAt: expiresAt).grant
+    }
+
+    /// `completeAuthorization`, also saying whether an existing grant was re-authorized
+    /// (Connect's `operation: reauth`). `repairing` names the grant a repair session
+    /// (`repair_grant_id`) replaces the credential of: the account the user authorizes must be
+    /// that grant's (409 `repair_account_mismatch` otherwise).
+    public func authorize(providerID: String, code: String, codeVerifier: String?, expiresAt: Date? = nil,
+                          repairing: String? = nil) async throws(VaultError) -> (grant: Grant, reauthorized: Bool) {
         guard let provider = ProviderCatalog.descriptor(id: providerID), provider.kind == .oauth else {
             throw VaultError.badRequest("'\(providerID)' is not an OAuth provider", code: "unknown_provider")
         }
@@ -112,7 +121,14 @@ public struct CredentialService: Sendable {
         do {
             // Re-authorization keeps the grant id (alter-sdk's README), whatever happened to the
             // grant, except after the developer deleted it: then a new grant is made.
-            let existing = try sandbox.store.reconnectableGrant(providerID: providerID, accountIdentifier: account.identifier)
+            let repaired = try repairing.flatMap { try sandbox.store.grant(id: $0) }
+                .flatMap { $0.status != .deleted && $0.providerID == providerID ? $0 : nil }
+            if let repaired, repaired.accountIdentifier != account.identifier {
+                throw VaultError(status: 409, code: "repair_account_mismatch",
+                                 message: "The user authorized \(account.identifier), but the grant being repaired belongs to \(repaired.accountIdentifier ?? "another account")",
+                                 details: ["grant_id": .string(repaired.id), "provider_id": .string(providerID)])
+            }
+            let existing = try repaired ?? sandbox.store.reconnectableGrant(providerID: providerID, accountIdentifier: account.identifier)
             var grant = existing ?? Grant(kind: .oauth, providerID: providerID, accountIdentifier: account.identifier,
                                           accountDisplayName: account.displayName ?? account.identifier, scopes: set.scopes ?? [],
                                           createdAt: now, expiresAt: expiresAt)
@@ -127,7 +143,9 @@ public struct CredentialService: Sendable {
             } else {
                 try sandbox.store.insert(grant: grant, credential: credential)
             }
-            return grant
+            return (grant, existing != nil)
+        } catch let error as VaultError {
+            throw error
         } catch {
             throw Self.storeFailure(error)
         }
@@ -135,8 +153,8 @@ public struct CredentialService: Sendable {
 
     // MARK: errors
 
-    static func credentialRevoked(_ grantID: String, _ why: String) -> VaultError {
-        VaultError.credentialRevoked(grantID, reason: why)
+    static func credentialRevoked(_ grantID: String, _ providerID: String, _ why: String) -> VaultError {
+        VaultError.credentialRevoked(grantID, providerID: providerID, reason: why)
     }
 
     static func vaultError(_ error: ProviderOAuthError, grantID: String?, providerID: String) -> VaultError {
@@ -148,7 +166,7 @@ public struct CredentialService: Sendable {
             guard let grantID else {
                 return VaultError(status: 400, code: "invalid_grant", message: "The provider refused the authorization code: \(message)", details: details)
             }
-            var error = VaultError.credentialRevoked(grantID, reason: message)
+            var error = VaultError.credentialRevoked(grantID, providerID: providerID, reason: message)
             error.details.merge(details) { _, new in new }
             return error
         case .invalidClient:

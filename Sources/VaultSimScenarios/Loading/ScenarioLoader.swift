@@ -96,7 +96,7 @@ public enum ScenarioLoader {
             top.rejectUnknownKeysRecording(allowed: topLevelKeys)
             return nil
         }
-        var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version", "approval.latest"]
+        var bindings: Set<String> = ["sandbox.id", "sdk.name", "sdk.version", "approval.latest", "connect.latest"]
         // The newest grant a Connect flow made at each provider (set once one has).
         for provider in ProviderCatalog.all where provider.kind == .oauth { bindings.insert("connected.\(provider.id)") }
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }
@@ -360,11 +360,9 @@ public enum ScenarioLoader {
                                         location: patternNode.location))
             }
         }
-        if let audit = reader.node("audit") {
-            checks.append(ThenCheck(subject: .audit, pattern: try Pattern.parse(audit, bindings: bindings), location: audit.location))
-        }
-        if let tokens = reader.node("token_requests") {
-            checks.append(ThenCheck(subject: .tokenRequests, pattern: try Pattern.parse(tokens, bindings: bindings), location: tokens.location))
+        for (key, subject) in [("audit", ThenCheck.Subject.audit), ("token_requests", .tokenRequests), ("grants", .grants)] {
+            guard let node = reader.node(key) else { continue }
+            checks.append(ThenCheck(subject: subject, pattern: try Pattern.parse(node, bindings: bindings), location: node.location))
         }
         if let overrides = reader.node("sdk") {
             guard case .mapping(let pairs) = overrides.value, !pairs.isEmpty else {
@@ -388,7 +386,7 @@ public enum ScenarioLoader {
                 }
             }
         }
-        try reader.rejectUnknownKeys(allowed: ["provider_journal", "audit", "token_requests", "sdk"])
+        try reader.rejectUnknownKeys(allowed: ["provider_journal", "audit", "token_requests", "grants", "sdk"])
         return checks
     }
 

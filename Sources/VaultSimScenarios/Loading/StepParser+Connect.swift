@@ -17,19 +17,35 @@ extension StepParser {
         return .object(params)
     }
 
-    /// `create_connect_session: {allowed_providers, return_url, allowed_origin, metadata, grant_policy, required_scopes}`.
-    func sessionParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+    /// `create_connect_session: {allowed_providers, return_url, allowed_origin, metadata, grant_policy, required_scopes}`;
+    /// `create_connect_session_for_error` takes the same without `allowed_providers` (the SDK
+    /// takes the provider from the error).
+    func sessionParams(_ node: YAMLNode, context: String, forError: Bool = false) throws(ScenarioLoadError) -> JSONValue {
         if case .scalar(.null) = node.value { return [:] }
         var r = try MappingReader(node, context: context)
         var params: [String: JSONValue] = [:]
-        if let providers = try r.stringList("allowed_providers") { params["allowed_providers"] = .array(providers.map(JSONValue.string)) }
+        if !forError, let providers = try r.stringList("allowed_providers") { params["allowed_providers"] = .array(providers.map(JSONValue.string)) }
         for key in ["return_url", "allowed_origin"] {
             if let text = try r.string(key) { params[key] = .string(text) }
         }
         for key in ["metadata", "grant_policy", "required_scopes"] {
             if let value = r.node(key) { params[key] = try Self.mapping(value, "\(context).\(key)") }
         }
-        try r.rejectUnknownKeys(allowed: ["allowed_providers", "return_url", "allowed_origin", "metadata", "grant_policy", "required_scopes"])
+        try r.rejectUnknownKeys(allowed: (forError ? [] : ["allowed_providers"]) + ["return_url", "allowed_origin", "metadata", "grant_policy", "required_scopes"])
+        try validatePlaceholders(in: .object(params), at: node.location)
+        return .object(params)
+    }
+
+    /// `poll_connect_session: {session_token, timeout, poll_interval}`; the token defaults to
+    /// `${connect.latest}`, the session the scenario's last Connect-session call made.
+    func pollParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+        var params: [String: JSONValue] = ["session_token": .string("${connect.latest}")]
+        if case .scalar(.null) = node.value { return .object(params) }
+        var r = try MappingReader(node, context: context)
+        if let token = try r.string("session_token") { params["session_token"] = .string(token) }
+        if let timeout = try r.seconds("timeout", atMost: 3600) { params["timeout"] = .number(timeout) }
+        if let interval = try r.seconds("poll_interval", atMost: 60) { params["poll_interval"] = .number(interval) }
+        try r.rejectUnknownKeys(allowed: ["session_token", "timeout", "poll_interval"])
         try validatePlaceholders(in: .object(params), at: node.location)
         return .object(params)
     }

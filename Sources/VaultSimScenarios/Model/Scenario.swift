@@ -134,6 +134,10 @@ public enum Action: Sendable {
     case connect(JSONValue)
     /// `vault.create_connect_session(...)`.
     case createConnectSession(JSONValue)
+    /// `vault.create_connect_session_for_error(e, ...)` with the SDK error the last failed call raised (0.15+).
+    case createConnectSessionForError(JSONValue)
+    /// `vault.poll_connect_session(session_token, ...)` (0.15+).
+    case pollConnectSession(JSONValue)
     /// The simulated user goes through the hosted Connect pages and a provider's consent page.
     case user(UserPlan)
     /// Steps run one after another inside one branch of `concurrently`.
@@ -150,6 +154,8 @@ public enum Action: Sendable {
         case .revokeGrant: "revoke_grant"
         case .connect: "connect"
         case .createConnectSession: "create_connect_session"
+        case .createConnectSessionForError: "create_connect_session_for_error"
+        case .pollConnectSession: "poll_connect_session"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
              .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault, .clearFaults, .user, .inOrder: nil
         }
@@ -191,6 +197,8 @@ public enum Action: Sendable {
         case .clearFaults: "clear_faults"
         case .connect: "connect"
         case .createConnectSession: "create_connect_session"
+        case .createConnectSessionForError: "create_connect_session_for_error"
+        case .pollConnectSession: "poll_connect_session"
         case .user: "user"
         case .inOrder: "in_order"
         }
@@ -270,6 +278,8 @@ public struct ThenCheck: Sendable {
         case providerJournal(String, caller: String?)
         case audit
         case tokenRequests
+        /// The vault's grants at the end, oldest first.
+        case grants
     }
 
     public var subject: Subject
@@ -298,6 +308,7 @@ public struct ThenCheck: Sendable {
         case .providerJournal(let p, let caller): "provider_journal.\(p)" + (caller == "sdk" ? "" : " by \(caller ?? "anyone")")
         case .audit: "audit"
         case .tokenRequests: "token_requests"
+        case .grants: "grants"
         }
     }
 }

@@ -331,6 +331,7 @@ struct ScenarioRun {
             if case .proxyRequest = step.action, case .result(let result) = reply, let id = result["approval_id"]?.stringValue {
                 bindings["approval.latest"] = id
             }
+            if case .result(let result) = reply, let token = result["session_token"]?.stringValue { bindings["connect.latest"] = token }
             answer = hostMap.realURLs(in: reply.json)
             if let arguments = performed.arguments {
                 ops.append(HAR.Op(step: step.id, group: group, branch: branch, op: step.action.name,
@@ -373,6 +374,8 @@ struct ScenarioRun {
                     actual = hostMap.realURLs(in: .array(try sandbox.store.auditRecords().map(\.json)))
                 case .tokenRequests:
                     actual = hostMap.realURLs(in: .array(try sandbox.store.tokenRequests().map(\.json)))
+                case .grants:
+                    actual = .array(try sandbox.store.allGrants().map(\.json))
                 }
             } catch {
                 findings.append(Finding(kind: .then, step: "then.\(check.name)", location: check.location,

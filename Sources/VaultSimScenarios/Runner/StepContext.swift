@@ -96,6 +96,12 @@ struct StepContext: Sendable {
                 return try await call("connect", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
             case .createConnectSession(let params):
                 return try await call("create_connect_session", Placeholders.substitute(params, bindings))
+            case .createConnectSessionForError(let params):
+                return try await call("create_connect_session_for_error", Placeholders.substitute(params, bindings))
+            case .pollConnectSession(let params):
+                let polling = (params["timeout"]?.numberValue ?? 300) + (params["poll_interval"]?.numberValue ?? 2)
+                let seconds = polling.isFinite ? min(max(polling, 0), 86_400) : 302
+                return try await call("poll_connect_session", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
             case .user(let plan) where plan.approval:
                 return .reply(.result(try await ApprovalUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, wait: callTimeout).run()))
             case .user(let plan):

@@ -6,6 +6,12 @@ import VaultSimCore
 enum ConnectEndpoint {
     static func create(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
         let body = try call.jsonObject()
+        // Options of the App generation that need agents, identity mode or user policy rules.
+        for key in notSimulated where body[key] != nil && body[key] != .null {
+            throw VaultError(status: 501, code: "not_simulated",
+                             message: "create_connect_session's '\(key)' is not simulated by VaultSim (agents, identity mode and direct sessions are out of its scope)",
+                             details: ["field": .string(key)])
+        }
         var request = ConnectService.SessionRequest(
             allowedProviders: try body.optionalStringList("allowed_providers"), returnURL: try body.optionalString("return_url"),
             allowedOrigin: try body.optionalString("allowed_origin"), metadata: try body.optionalObject("metadata").map(JSONValue.object))
@@ -21,6 +27,7 @@ enum ConnectEndpoint {
             for provider in scopes.keys { map[provider] = try scopes.optionalStringList(provider) ?? [] }
             request.requiredScopes = map
         }
+        request.repairGrantID = try body.optionalString("repair_grant_id")
         let session = try call.connect.create(request)
         return (200, [
             "session_token": .string(session.token),
@@ -29,6 +36,9 @@ enum ConnectEndpoint {
             "expires_at": .string(session.expiresAt.rfc3339),
         ])
     }
+
+    /// Session options VaultSim refuses with 501 rather than ignore.
+    static let notSimulated = ["agent", "user_token", "requested_grant", "delegable", "scope_constraint", "direct", "switch_account"]
 
     static func poll(_ call: SDKCall) async throws -> (status: Int, body: JSONValue) {
         let token = try call.jsonObject().requiredString("session_token")
@@ -54,6 +64,7 @@ enum ConnectEndpoint {
             "grant_id": .string(result.grantID), "provider_id": .string(result.providerID),
             "account_identifier": result.accountIdentifier.map(JSONValue.string) ?? .null,
             "scopes": .array(result.scopes.map(JSONValue.string)),
+            "operation": .string(result.operation ?? "creation"),
         ]
         if let expiresAt = result.policyExpiresAt {
             grant["grant_policy"] = [

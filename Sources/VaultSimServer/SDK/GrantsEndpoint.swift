@@ -84,7 +84,7 @@ enum GrantsEndpoint {
                 // A TTL that passed shows as expired at once, before the next token request records it.
                 var shown = grant
                 if shown.status == .active, let expiresAt = shown.expiresAt, expiresAt <= now { shown.status = .expired }
-                return item(shown, !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
+                return item(shown, grant.scopeMismatchReportedAt != nil || !(configs[grant.providerID]?.missingScopes(in: grant.scopes).isEmpty ?? true))
             }), "total": .number(Double(total)), "limit": .number(Double(limit)),
             "offset": .number(Double(offset)), "has_more": .bool(offset + grants.count < total),
         ]

@@ -110,13 +110,14 @@ struct SDKGateway: Sendable {
         }
     }
 
+    /// A 204 has no body and no content type, whatever `body` is.
     static func json(_ status: Int, _ body: JSONValue, actorID: String?, headers extra: [String: String] = [:]) -> Exchange.Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
+        var headers: HTTPFields = status == 204 ? [:] : [.contentType: "application/json"]
         if let actorID, let name = HTTPField.Name("X-Alter-Actor-ID") { headers[name] = actorID }
         for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
             if let name = HTTPField.Name(name) { headers[name] = value }
         }
-        return Exchange.Response(status: status, headers: headers, body: Data(body.jsonText.utf8))
+        return Exchange.Response(status: status, headers: headers, body: status == 204 ? Data() : Data(body.jsonText.utf8))
     }
 }
 

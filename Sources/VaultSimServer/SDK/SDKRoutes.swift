@@ -36,6 +36,9 @@ struct SDKRoutes: Sendable {
         router.post("/sdk/oauth/grants/:grant_id/revoke") { request, context in
             await gateway.handle(request, context: context, parameters: ["grant_id"], endpoint: GrantsEndpoint.revoke)
         }
+        router.post("/sdk/grants/:grant_id/report-scope-mismatch") { request, context in
+            await gateway.handle(request, context: context, parameters: ["grant_id"], endpoint: ScopeReportEndpoint.handle)
+        }
         router.post("/sdk/oauth/connect/session") { request, context in
             await gateway.handle(request, context: context, endpoint: ConnectEndpoint.create)
         }

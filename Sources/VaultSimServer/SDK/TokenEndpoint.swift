@@ -78,7 +78,7 @@ enum TokenEndpoint {
                 throw VaultError.grantExpired(grant.id, expiredAt: expiresAt)
             }
         case .revoked: throw VaultError.grantRevoked(grant.id, reason: grant.revokeReason)
-        case .credentialRevoked: throw VaultError.credentialRevoked(grant.id, reason: grant.revokeReason ?? "the provider refused the refresh")
+        case .credentialRevoked: throw VaultError.credentialRevoked(grant.id, providerID: grant.providerID, reason: grant.revokeReason ?? "the provider refused the refresh")
         case .expired: throw VaultError.grantExpired(grant.id, expiredAt: grant.expiresAt)
         case .deleted: throw VaultError.grantDeleted(grant.id)
         }
@@ -124,7 +124,7 @@ enum TokenEndpoint {
             }
             let (credential, refreshed) = try await call.credentials.credential(for: context)
             return Issued(grant: grant, rules: .bearer(credential.accessToken), scopes: credential.scopes, expiresAt: credential.expiresAt,
-                          refreshed: refreshed, scopeMismatch: !missing.isEmpty,
+                          refreshed: refreshed, scopeMismatch: !missing.isEmpty || grant.scopeMismatchReportedAt != nil,
                           tokenGeneration: tokenGeneration(grantID: grant.id, accessToken: credential.accessToken))
         case .managedSecret:
             guard let secret = context.secret else { throw VaultError.grantNotFound(grantID) }
