@@ -8,7 +8,10 @@ import Testing
 struct LoaderFuzzTests {
     static let mutationCount = 2000
 
-    @Test func mutatedScenariosAreReadOrRefusedNeverCrashed() throws {
+    /// Async, and yielding every few mutants: a long synchronous loop would hold one of the two
+    /// cooperative threads of this machine for its whole run, starving the servers that other
+    /// tests run in the same process (their provider calls then miss their deadlines).
+    @Test func mutatedScenariosAreReadOrRefusedNeverCrashed() async throws {
         let files = try FileManager.default.subpathsOfDirectory(atPath: EndToEnd.layout.scenarios.path)
             .filter { $0.hasSuffix(".yaml") }.sorted()
         let texts = try files.map { try String(contentsOfFile: EndToEnd.layout.scenarios.appendingPathComponent($0).path, encoding: .utf8) }
@@ -20,6 +23,7 @@ struct LoaderFuzzTests {
         var outcomes = (read: 0, refused: 0)
         let start = ContinuousClock.now
         for index in 0..<Self.mutationCount {
+            if index % 20 == 0 { await Task.yield() }
             var lines = texts[Int(rng.next() % UInt64(texts.count))].components(separatedBy: "\n")
             for _ in 0...(rng.next() % 3) {
                 let at = Int(rng.next() % UInt64(max(lines.count, 1)))
@@ -47,7 +51,8 @@ struct LoaderFuzzTests {
         let elapsed = ContinuousClock.now - start
         print("loader fuzz: \(Self.mutationCount) mutants, \(outcomes.read) read, \(outcomes.refused) refused, in \(elapsed)")
         #expect(outcomes.refused > Self.mutationCount / 10)
-        #expect(elapsed < .seconds(60))
+        // A guard against a hang, not a speed goal: it shares two cores with the whole test run.
+        #expect(elapsed < .seconds(180))
     }
 }
 

@@ -66,10 +66,13 @@ public struct AccessPolicy: Codable, Sendable, Equatable {
             let recent = recentRequests.filter { $0 > since }
             guard recent.count >= requests else { return nil }
             let retry = max(1, Int((recent.min() ?? now).addingTimeInterval(TimeInterval(seconds)).timeIntervalSince(now).rounded(.up)))
+            // A request-quota rule of a policy: `quota_exceeded` (QuotaExceededError, never retried),
+            // not Alter's own platform limiter (`rate_limit_exceeded`).
             return VaultError(
-                status: 429, code: "rate_limit_exceeded",
-                message: "Rate limit of policy '\(name)' exceeded: \(requests) token requests per \(seconds) s",
+                status: 429, code: "quota_exceeded",
+                message: "Quota of policy '\(name)' exceeded: \(requests) token requests per \(seconds) s",
                 details: ["policy": .string(name), "retry_after": .number(Double(retry))],
+                topLevel: ["retry_after": .number(Double(retry))],
                 headers: ["Retry-After": String(retry)])
         }
     }

@@ -228,6 +228,8 @@ public struct VaultBehaviour: Sendable, Equatable {
     public var callerAddress = "127.0.0.1"
     /// When set, the vault answers this sandbox's app only under this base-URL path.
     public var basePath: String?
+    /// The app's API key: active, or refused with a typed key error.
+    public var apiKey = APIKeyState.active
 
     public init() {}
 }

@@ -90,8 +90,17 @@ extension ScenarioLoader {
             }
             behaviour.scopeMismatch = value
         }
-        try r.rejectUnknownKeys(allowed: ["refresh_while_refreshing", "scope_mismatch", "faults"])
+        if let n = r.node("api_key") { behaviour.apiKey = try parseAPIKeyState(n, context: "given.vault.api_key") }
+        try r.rejectUnknownKeys(allowed: ["refresh_while_refreshing", "scope_mismatch", "api_key", "faults"])
         return (behaviour, faults)
+    }
+
+    /// `active`, `revoked`, `expired`, `rotated`, `inactive` or `app_deleted`.
+    static func parseAPIKeyState(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> APIKeyState {
+        guard let state = APIKeyState(rawValue: (try? MappingReader.string(node, "")) ?? "") else {
+            throw ScenarioLoadError(node.location, "\(context) must be one of \(APIKeyState.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return state
     }
 
     /// A fault of the vault's own endpoints: `path_prefix` must name one (`/sdk/token`,

@@ -126,6 +126,8 @@ public enum Action: Sendable {
     case concurrently([Step])
     /// The app's requests now come from this address (as the vault sees it).
     case setCallerAddress(String)
+    /// The app's API key changes state (revoked, expired, rotated, … or active again).
+    case apiKey(APIKeyState)
     /// A fault the vault's own endpoints start answering with.
     case vaultFault(ProviderFault)
     /// The faults of a provider (or `vault`, or all when nil) stop answering.
@@ -157,7 +159,7 @@ public enum Action: Sendable {
         case .createConnectSessionForError: "create_connect_session_for_error"
         case .pollConnectSession: "poll_connect_session"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
-             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .vaultFault, .clearFaults, .user, .inOrder: nil
+             .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .apiKey, .vaultFault, .clearFaults, .user, .inOrder: nil
         }
     }
 
@@ -193,6 +195,7 @@ public enum Action: Sendable {
         case .requireScopes: "require_scopes"
         case .concurrently: "concurrently"
         case .setCallerAddress: "set_caller_address"
+        case .apiKey: "api_key"
         case .vaultFault: "vault_fault"
         case .clearFaults: "clear_faults"
         case .connect: "connect"

@@ -85,6 +85,8 @@ struct StepContext: Sendable {
                 if target != "vault" { sandbox.faults.clear(providerID: target) }
             case .setCallerAddress(let address):
                 sandbox.setBehaviour { $0.callerAddress = address }
+            case .apiKey(let state):
+                sandbox.setBehaviour { $0.apiKey = state }
             case .connect(let params):
                 // The call lasts as long as the SDK polls: its own timeout plus one interval.
                 func number(_ key: String, _ fallback: Double) -> Double {

@@ -104,6 +104,7 @@ enum ProxyEndpoint {
             // A grant whose policy wants a person's approval: the call waits (202) for a decision.
             guard let context = try sandbox.store.grantContext(id: grantID) else { throw VaultError.grantNotFound(grantID) }
             try TokenEndpoint.admit(context, sandbox: sandbox)
+            try checkDestination(host: host, grant: context.grant)
             if let window = context.policies.compactMap(\.approvalWindow).min() {
                 let now = sandbox.clock.now
                 let approval = Approval(grantID: grantID, method: method, url: prepared.url, headers: headers, body: payload, reason: reason,
@@ -120,6 +121,15 @@ enum ProxyEndpoint {
             try record(error.code)
             throw error
         }
+    }
+
+    /// The vault sends a grant's credential only to its provider's hosts: any other destination
+    /// is 422 `blocked_destination` (alter-sdk 0.28+: `BlockedDestinationError`), before any call.
+    static func checkDestination(host: String, grant: Grant) throws {
+        guard let provider = ProviderCatalog.descriptor(id: grant.providerID), !provider.hosts.contains(host.lowercased()) else { return }
+        throw VaultError(status: 422, code: "blocked_destination",
+                         message: "\(host) is not a host of \(provider.displayName); this grant's credential goes only to \(provider.hosts.joined(separator: ", "))",
+                         details: ["host": .string(host), "provider_id": .string(provider.id)])
     }
 
     /// Makes the call with the grant's credential and writes the vault's audit record; a

@@ -54,11 +54,15 @@ struct SDKGateway: Sendable {
         }
     }
 
-    /// The vault's own answer: the base path, the HMAC signature, the caller headers, then the endpoint.
+    /// The vault's own answer: the key's state, the base path, the HMAC signature, the caller
+    /// headers, then the endpoint.
     private func simulate(_ request: Exchange.Request, sandbox: Sandbox, apiKey: String, pathParameters: [String: String],
                           endpoint: Endpoint) async -> Exchange.Response {
         var actorID: String?
         do {
+            // A key the vault knows but refuses (revoked, expired, …): inside the interception
+            // chain, so the refusal is recorded and replayed like any answer.
+            if let refusal = sandbox.behaviour.apiKey.refusal { throw refusal }
             let headers = request.joinedHeaders
             let signedPath = CanonicalPath.of(path: request.path, query: request.query)
             // A sandbox whose app's base URL has a path serves only under it (so a scenario can
