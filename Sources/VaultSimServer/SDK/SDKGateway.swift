@@ -114,9 +114,11 @@ struct SDKGateway: Sendable {
         }
     }
 
-    /// A 204 has no body and no content type, whatever `body` is.
+    /// A 204 has no body and no content type, whatever `body` is. Every answer carries its own
+    /// `X-Request-ID` (alter-sdk 0.28+ keep it in `BlockedDestinationError.details.request_id`).
     static func json(_ status: Int, _ body: JSONValue, actorID: String?, headers extra: [String: String] = [:]) -> Exchange.Response {
         var headers: HTTPFields = status == 204 ? [:] : [.contentType: "application/json"]
+        if let name = HTTPField.Name("X-Request-ID") { headers[name] = "req_" + SecretGenerator.token(24) }
         if let actorID, let name = HTTPField.Name("X-Alter-Actor-ID") { headers[name] = actorID }
         for (name, value) in extra.sorted(by: { $0.key < $1.key }) {
             if let name = HTTPField.Name(name) { headers[name] = value }
