@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: load on the vault and providers (the default), or the bundled suite's own time.",
-        subcommands: [BenchLoadCommand.self, BenchSuiteCommand.self],
+        subcommands: [BenchLoadCommand.self, BenchServeCommand.self, BenchSuiteCommand.self],
         defaultSubcommand: BenchLoadCommand.self)
 }
 
@@ -213,6 +213,11 @@ actor LatencyRecorder {
         var line: String {
             func ms(_ d: Duration) -> String { String(format: "%.2f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
             return String(format: "%8.0f req/s", perSecond) + "  p50 \(ms(p50))  p99 \(ms(p99))  RSS \(rssKiB / 1024) MiB  (\(count) requests, \(failures) not as expected)"
+        }
+
+        /// The line without the RSS (for a server in another process than this one).
+        var throughput: String {
+            line.replacingOccurrences(of: "  RSS \(rssKiB / 1024) MiB", with: "")
         }
     }
 

@@ -76,6 +76,21 @@ struct ServeCommandTests {
         }
     }
 
+    /// `bench serve` starts serve as a process of its own and prints each figure it promises,
+    /// from requests that were all answered 200.
+    @Test func benchServeMeasuresASeparateServeProcess() async throws {
+        let binary = EndToEnd.root.appendingPathComponent(".build/debug/vaultsim").path
+        let result = try await Subprocess.run(.path(FilePath(binary)), arguments: ["bench", "serve", "--seconds", "1", "--starts", "2", "--concurrency", "4"],
+                                              output: .string(limit: 1 << 16), error: .string(limit: 1 << 16))
+        let out = result.standardOutput ?? ""
+        #expect(result.terminationStatus == .exited(0), "\(out)\n\(result.standardError ?? "")")
+        for expected in ["debug build", "start 1: ", "start 2: ", "reopening the database (1 starts)", "idle RSS: ", "after the token load: ",
+                         "signed POST /sdk/token", "GET /_vaultsim/health", "0 not as expected)", "token / health throughput: "] {
+            #expect(out.contains(expected), "missing '\(expected)' in:\n\(out)")
+        }
+        #expect(!out.contains(" 0 requests,"), "\(out)")
+    }
+
     static func collect(_ lines: SubprocessOutputSequence) async -> String {
         var text = ""
         do {
