@@ -211,7 +211,7 @@ actor LatencyRecorder {
         var rssKiB: Int
 
         var line: String {
-            func ms(_ d: Duration) -> String { String(format: "%.2f ms", Double(d.components.attoseconds) / 1e15 + Double(d.components.seconds) * 1000) }
+            func ms(_ d: Duration) -> String { String(format: "%.2f ms", d.milliseconds) }
             return String(format: "%8.0f req/s", perSecond) + "  p50 \(ms(p50))  p99 \(ms(p99))  RSS \(rssKiB / 1024) MiB  (\(count) requests, \(failures) not as expected)"
         }
 
@@ -240,9 +240,9 @@ actor LatencyRecorder {
         return report
     }
 
-    /// VmRSS from /proc/self/status (Linux); 0 elsewhere.
-    static func residentKiB() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    /// VmRSS of this process, or of `pid`, from /proc (Linux); 0 elsewhere.
+    static func residentKiB(pid: Int32? = nil) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }

@@ -57,12 +57,15 @@ struct MixedLoad: Sendable {
     }
 
     /// A signed `POST /sdk/token` with its own nonce.
-    func signedToken(_ body: Data) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: vaultURL + "/sdk/token")
+    func signedToken(_ body: Data) -> HTTPClientRequest { signed("/sdk/token", body) }
+
+    /// A POST to the vault signed as alter-sdk 0.11.0 signs it, with its own nonce.
+    func signed(_ path: String, _ body: Data) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: vaultURL + path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "x-api-key", value: apiKey)
-        let signature = RequestSigning.sign(method: "POST", path: "/sdk/token", body: body, apiKey: apiKey,
+        let signature = RequestSigning.sign(method: "POST", path: path, body: body, apiKey: apiKey,
                                             timestamp: Int(Date().timeIntervalSince1970), nonce: SecretGenerator.token(32).lowercased())
         for (name, value) in signature { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))

@@ -130,12 +130,12 @@ struct BenchServeCommand: AsyncParsableCommand {
             throw ValidationError("vaultsim serve printed no ALTER_BASE_URL and ALTER_API_KEY:\n\(banner)")
         }
         try await Task.sleep(for: .seconds(1))
-        let idle = Self.residentKiB(pid: pid)
+        let idle = LatencyRecorder.residentKiB(pid: pid)
         let grantID = try await googleGrant(baseURL: baseURL, apiKey: apiKey, client: client)
         let body = Data(#"{"grant_id":"\#(grantID)","reason":null,"request":{"method":"GET","url":"https://www.googleapis.com/calendar/v3/calendars/primary/events"}}"#.utf8)
         let signer = MixedLoad(vaultURL: baseURL, apiKey: apiKey, tokenBody: body, accessToken: "", sandboxID: "")
         let token = await load(client) { signer.signedToken(body) }
-        let loaded = Self.residentKiB(pid: pid)
+        let loaded = LatencyRecorder.residentKiB(pid: pid)
         let health = await load(client) { HTTPClientRequest(url: baseURL + "/_vaultsim/health") }
         return LoadFigures(idleKiB: idle, loadedKiB: loaded, token: token, health: health)
     }
@@ -166,16 +166,8 @@ struct BenchServeCommand: AsyncParsableCommand {
     /// The id of the Google grant the default app was seeded with, through the signed grant list.
     func googleGrant(baseURL: String, apiKey: String, client: HTTPClient) async throws -> String {
         let body = Data(#"{"provider_id":"google","limit":10,"offset":0}"#.utf8)
-        var request = HTTPClientRequest(url: baseURL + "/sdk/oauth/grants/list")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "x-api-key", value: apiKey)
-        for (name, value) in RequestSigning.sign(method: "POST", path: "/sdk/oauth/grants/list", body: body, apiKey: apiKey,
-                                                 timestamp: Int(Date().timeIntervalSince1970), nonce: SecretGenerator.token(32).lowercased()) {
-            request.headers.add(name: name, value: value)
-        }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let signer = MixedLoad(vaultURL: baseURL, apiKey: apiKey, tokenBody: body, accessToken: "", sandboxID: "")
+        let response = try await client.execute(signer.signed("/sdk/oauth/grants/list", body), timeout: .seconds(30))
         let json = JSONValue.parse(Data(buffer: try await response.body.collect(upTo: 1 << 20)))
         guard let id = json?["grants"]?.arrayValue?.first?["grant_id"]?.stringValue else {
             throw ValidationError("the served app lists no Google grant (HTTP \(response.status.code)): \(json?.jsonText ?? "no JSON")")
@@ -203,13 +195,6 @@ struct BenchServeCommand: AsyncParsableCommand {
             if text.hasPrefix("export \(name)=") { return String(text.dropFirst("export \(name)=".count)) }
         }
         return nil
-    }
-
-    /// VmRSS of another process, from /proc (Linux); 0 elsewhere.
-    static func residentKiB(pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 }
 

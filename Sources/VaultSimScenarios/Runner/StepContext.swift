@@ -88,22 +88,13 @@ struct StepContext: Sendable {
             case .apiKey(let state):
                 sandbox.setBehaviour { $0.apiKey = state }
             case .connect(let params):
-                // The call lasts as long as the SDK polls: its own timeout plus one interval.
-                func number(_ key: String, _ fallback: Double) -> Double {
-                    if case .number(let n)? = params[key] { return n }
-                    return fallback
-                }
-                let polling = number("timeout", 300) + number("poll_interval", 2)
-                let seconds = polling.isFinite ? min(max(polling, 0), 86_400) : 302
-                return try await call("connect", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
+                return try await call("connect", Placeholders.substitute(params, bindings), extra: Self.pollingTime(params))
             case .createConnectSession(let params):
                 return try await call("create_connect_session", Placeholders.substitute(params, bindings))
             case .createConnectSessionForError(let params):
                 return try await call("create_connect_session_for_error", Placeholders.substitute(params, bindings))
             case .pollConnectSession(let params):
-                let polling = (params["timeout"]?.numberValue ?? 300) + (params["poll_interval"]?.numberValue ?? 2)
-                let seconds = polling.isFinite ? min(max(polling, 0), 86_400) : 302
-                return try await call("poll_connect_session", Placeholders.substitute(params, bindings), extra: .milliseconds(Int(seconds * 1000)))
+                return try await call("poll_connect_session", Placeholders.substitute(params, bindings), extra: Self.pollingTime(params))
             case .user(let plan) where plan.approval:
                 return .reply(.result(try await ApprovalUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, wait: callTimeout).run()))
             case .user(let plan):
@@ -118,6 +109,14 @@ struct StepContext: Sendable {
         } catch {
             return .failed("\(error)", fatal: false)
         }
+    }
+
+    /// How long a polling call (`connect`, `poll_connect_session`) may last: the SDK's own
+    /// timeout plus one interval (its defaults 300 s and 2 s), at most a day.
+    static func pollingTime(_ params: JSONValue) -> Duration {
+        let polling = (params["timeout"]?.numberValue ?? 300) + (params["poll_interval"]?.numberValue ?? 2)
+        let seconds = polling.isFinite ? min(max(polling, 0), 86_400) : 302
+        return .milliseconds(Int(seconds * 1000))
     }
 
     private func grantID(_ name: String) -> String {
