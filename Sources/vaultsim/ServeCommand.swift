@@ -139,7 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
             do {
                 let started = InterceptingProxy(server: server, authority: authority)
-                environment = ProxyEnvironment(port: try await started.start(host: host, port: proxyPort), caFile: authority.certificateFile.path)
+                environment = ProxyEnvironment(port: try await started.start(host: host, port: proxyPort), caFile: authority.certificateFile.path,
+                                               caPublicKeySHA256: authority.publicKeySHA256)
                 proxy = started
             } catch {
                 printError("vaultsim: cannot start the intercepting proxy on \(host):\(proxyPort): \(ServerStartError.explain(error, host: host, port: proxyPort)) "
@@ -159,7 +160,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let banner = try DevSandbox.banner(sandbox: sandbox, serverURL: running.baseURL, proxy: environment, autoConsent: autoConsent)
+        // The Connect widget as a package a bundler imports; serve goes on without it if it cannot be written.
+        let widgetFolder = (db.map { URL(fileURLWithPath: $0) } ?? Self.defaultDatabase).deletingLastPathComponent()
+            .appendingPathComponent("npm/alter-ai-connect")
+        var widgetWritten: String?
+        do {
+            try ConnectWidget.writePackage(to: widgetFolder, vaultURL: running.baseURL)
+            widgetWritten = widgetFolder.path
+        } catch {
+            printError("vaultsim: cannot write the Connect widget's npm package to \(widgetFolder.path): \(error); the vault still serves it at \(running.baseURL)\(ConnectWidget.packagePrefix)@latest/")
+        }
+        let banner = try DevSandbox.banner(sandbox: sandbox, serverURL: running.baseURL, proxy: environment, autoConsent: autoConsent,
+                                           widgetFolder: widgetWritten)
         FileHandle.standardOutput.write(Data((banner + "\n").utf8))
         let consent = autoConsent ? Task {
             await AutoConsent(registry: registry, serverURL: running.baseURL).run { line in

@@ -36,13 +36,16 @@ struct GuideExamplesTests {
 
     static func serve() async throws -> Served {
         let registry = SandboxRegistry()
-        let server = VaultSimServer(registry: registry, fixtures: try FixtureLibrary(root: EndToEnd.layout.fixtures))
+        // Seeding runs while the whole test process starts up on two cores: the vault may wait
+        // longer than its usual 10 s for the fake Google's token endpoint (it once waited more).
+        let server = VaultSimServer(registry: registry, fixtures: try FixtureLibrary(root: EndToEnd.layout.fixtures), providerTimeout: .seconds(60))
         let running = try await server.start()
         let sandbox = try server.createSandbox(name: "default")
         try await DevSandbox.seed(sandbox, server: server)
         let authority = try LocalCertificateAuthority()
         let proxy = InterceptingProxy(server: server, authority: authority)
-        let environment = ProxyEnvironment(port: try await proxy.start(), caFile: authority.certificateFile.path)
+        let environment = ProxyEnvironment(port: try await proxy.start(), caFile: authority.certificateFile.path,
+                                               caPublicKeySHA256: authority.publicKeySHA256)
         let banner = try DevSandbox.banner(sandbox: sandbox, serverURL: running.baseURL, proxy: environment, autoConsent: false)
         var grants: [String: String] = [:]
         for grant in try sandbox.store.activeOAuthGrants(providerID: nil, limit: 100, offset: 0).grants { grants[grant.providerID] = grant.id }

@@ -69,9 +69,14 @@ struct ConnectBrowserTests {
             #expect(result.providerID == "google")
             #expect(result.accountIdentifier == "bob@example.com")
 
-            // The opener's one message: from the vault's origin, with the connection made.
-            #expect(run.received.count == 1, "the opener received \(run.received.count) messages; browser console: \(run.console)")
-            let message = try #require(run.received.first)
+            // The opener's messages, all from the vault's origin: the chooser's two events, then
+            // one outcome with the connection made.
+            let events = run.received.filter { $0["data"]?["type"]?.stringValue == "alter-connect:event" }
+            #expect(events.map { $0["data"]?["event"]?.stringValue ?? "" } == ["PROVIDER_SELECTED", "OAUTH_STARTED"])
+            #expect(events.allSatisfy { $0["origin"]?.stringValue == server.address.baseURL && $0["data"]?["metadata"]?["provider"]?.stringValue == "google" })
+            let outcomes = run.received.filter { $0["data"]?["type"]?.stringValue == "alter-connect" }
+            #expect(outcomes.count == 1, "the opener received \(run.received.count) messages; browser console: \(run.console)")
+            let message = try #require(outcomes.first)
             #expect(message["origin"]?.stringValue == server.address.baseURL)
             let data = try #require(message["data"])
             #expect(data["type"]?.stringValue == "alter-connect")
@@ -79,7 +84,10 @@ struct ConnectBrowserTests {
             let connections = data["connections"]?.arrayValue ?? []
             #expect(connections.count == 1)
             #expect(connections.first?["account_identifier"]?.stringValue == "bob@example.com")
-            #expect(connections.first?["provider_id"]?.stringValue == "google")
+            #expect(connections.first?["provider"]?.stringValue == "google")
+            #expect(connections.first?["provider_name"]?.stringValue == "Google")
+            #expect(connections.first?["operation"]?.stringValue == "creation")
+            #expect(connections.first?["status"]?.stringValue == "active")
             #expect(connections.first?["grant_id"]?.stringValue == result.grantID)
         }
 
@@ -161,9 +169,11 @@ struct BrowserTools: Sendable {
         .appendingPathComponent("Browser/connect_browser.py")
     static let artefacts = packageRoot.appendingPathComponent(".build/artefacts")
     static let venv = packageRoot.appendingPathComponent(".build/browser-venv")
-    static let seleniumRequirement = "selenium>=4.20,<5"
+    /// Selenium, and the real alter-sdk for the widget test's app backend.
+    static let requirements = ["selenium>=4.20,<5", "alter-sdk==0.11.0"]
+    static var seleniumRequirement: String { requirements.joined(separator: " ") }
 
-    /// The venv's Python, with Selenium: made once per test process (and kept across runs; a venv
+    /// The venv's Python, with Selenium and alter-sdk: made once per test process (and kept across runs; a venv
     /// without its ready marker, or made for another requirement, is made again).
     static let seleniumPython = Task<String, any Error> {
         let fm = FileManager.default
@@ -178,7 +188,7 @@ struct BrowserTools: Sendable {
         try await step(ChildProcess.run("/usr/bin/env", [systemPython, "-m", "venv", venv.path], timeout: .seconds(120)),
                        "making the Selenium venv with \(systemPython) -m venv")
         try await step(ChildProcess.run(venv.appendingPathComponent("bin/pip").path,
-                                        ["install", "--disable-pip-version-check", "--quiet", seleniumRequirement], timeout: .seconds(300)),
+                                        ["install", "--disable-pip-version-check", "--quiet"] + requirements, timeout: .seconds(300)),
                        "installing \(seleniumRequirement) into \(venv.path) (PyPI must be reachable)")
         try Data(seleniumRequirement.utf8).write(to: marker)
         return python

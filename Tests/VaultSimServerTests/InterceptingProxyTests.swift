@@ -150,6 +150,29 @@ struct InterceptingProxyTests {
         #expect(answer.body.contains("www.googleapis.com"))
     }
 
+    /// The Connect widget's package is the one thing VaultSim answers on the CDN's host; every
+    /// other path there gets the usual refusal, which names the package.
+    @Test func theConnectWidgetIsServedOnItsCDNAndNothingElseThere() async throws {
+        let proxy = InterceptingProxy(server: vault.server, authority: authority)
+        let port = try await proxy.start()
+        defer { Task { await proxy.stop() } }
+        for version in ["latest", "0.2.0", "1"] {
+            let widget = try await get("https://cdn.jsdelivr.net/npm/@alter-ai/connect@\(version)/dist/alter-connect.umd.js", port: port, user: vault.sandbox.id)
+            #expect(widget.status == 200)
+            #expect(widget.body.hasPrefix("/*! @alter-ai/connect \(ConnectWidgetSource.version)"))
+            #expect(widget.body.contains("var VAULT_URL = \"\(vault.server.address.baseURL)\";"), "the widget opens the vault that served it")
+        }
+        for path in ["/npm/react@18/umd/react.production.min.js", "/npm/@alter-ai/connectx/index.js", "/gh/alter-ai/connect/x.js"] {
+            let other = try await get("https://cdn.jsdelivr.net" + path, port: port, user: vault.sandbox.id)
+            #expect(other.status == 502, "\(path)")
+            #expect(other.body.contains("no fake provider owns the host 'cdn.jsdelivr.net'") && other.body.contains("@alter-ai/connect"))
+        }
+        let missing = try await get("https://cdn.jsdelivr.net/npm/@alter-ai/connect@latest/dist/other.js", port: port, user: vault.sandbox.id)
+        #expect(missing.status == 404)
+        #expect(missing.body.contains("dist/alter-connect.umd.js"), "the refusal lists the package's files: \(missing.body)")
+        #expect(Data(base64Encoded: authority.publicKeySHA256)?.count == 32, "Chromium's pin is a base64 SHA-256")
+    }
+
     @Test func withoutCredentialsAndSeveralSandboxesTheProxyAsksWhichOne() async throws {
         _ = try vault.server.createSandbox(name: "another")
         let proxy = InterceptingProxy(server: vault.server, authority: authority)

@@ -34,6 +34,13 @@ public struct ConnectSession: Codable, Sendable, Equatable, FetchableRecord, Per
     /// A repair session (`repair_grant_id`, alter-sdk 0.23.3+): the grant whose credential the
     /// authorization replaces.
     public var repairGrantID: String?
+    /// The popup flow through the Connect widget (`@alter-ai/connect`): the origin of the page
+    /// that opened the hosted page, accepted when it matches `allowedOrigin` or the app's
+    /// origins. The hosted pages post to `allowedOrigin` when set, else to this.
+    public var popupOrigin: String?
+
+    /// Where the hosted pages post their events and outcome: nowhere without a known origin.
+    public var messageOrigin: String? { allowedOrigin ?? popupOrigin }
 
     public init(token: String, allowedProviders: [String]?, returnURL: String?, allowedOrigin: String?, metadata: JSONValue?,
                 grantPolicy: ConnectGrantPolicy?, requiredScopes: [String: [String]]?, createdAt: Date, expiresAt: Date) {
@@ -90,6 +97,7 @@ public struct ConnectSession: Codable, Sendable, Equatable, FetchableRecord, Per
         case resultsJSON = "results"
         case openedAt = "opened_at"
         case repairGrantID = "repair_grant_id"
+        case popupOrigin = "popup_origin"
     }
 }
 
@@ -143,10 +151,13 @@ public struct ConnectResultRecord: Codable, Sendable, Equatable {
     public var policyCreatedAt: Date?
     /// `creation` or `reauth` (an existing grant authorized again); nil in records from before it.
     public var operation: String?
+    /// When the grant was made or authorized again (sandbox clock); nil in records from before it.
+    public var connectedAt: Date?
 
     public init(grantID: String, providerID: String, accountIdentifier: String?, scopes: [String], policyExpiresAt: Date? = nil,
-                policyCreatedBy: String? = nil, policyCreatedAt: Date? = nil, operation: String? = nil) {
+                policyCreatedBy: String? = nil, policyCreatedAt: Date? = nil, operation: String? = nil, connectedAt: Date? = nil) {
         self.operation = operation
+        self.connectedAt = connectedAt
         self.grantID = grantID
         self.providerID = providerID
         self.accountIdentifier = accountIdentifier

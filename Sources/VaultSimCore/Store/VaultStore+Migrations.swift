@@ -231,6 +231,9 @@ extension VaultStore {
                 t.add(column: "reported_missing_scopes", .text)
             }
         }
+        migrator.registerMigration("v9: the origin of the page that opened a Connect session in a popup") { db in
+            try db.alter(table: "connect_sessions") { t in t.add(column: "popup_origin", .text) }
+        }
         return migrator
     }
 }

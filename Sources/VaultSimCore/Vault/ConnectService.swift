@@ -115,6 +115,31 @@ public struct ConnectService: Sendable {
         try store { try sandbox.store.save(connectSession: opened) }
     }
 
+    /// The Connect widget opened the session's hosted page in a popup from a page at `origin`:
+    /// the hosted pages will post to it. Accepted when it is the session's `allowed_origin`, or,
+    /// when the session names none, when `loopbackAllowed` says so (VaultSim's stand-in for the
+    /// app's website URL in Alter's portal); else 403 saying what to pass.
+    public func acceptPopupOrigin(token: String, origin: String, loopbackAllowed: (String) -> Bool) throws(VaultError) {
+        var session = try self.session(token: token)
+        do {
+            try Self.checkOrigin(origin)
+        } catch {
+            throw VaultError(status: 400, code: "invalid_origin", message: "The widget sent origin '\(origin)', which is not an origin (scheme://host[:port]).")
+        }
+        if let allowed = session.allowedOrigin {
+            guard allowed == origin else {
+                throw VaultError(status: 403, code: "origin_not_allowed",
+                                 message: "This Connect session posts its result only to \(allowed) (its allowed_origin), but the widget was opened from \(origin).")
+            }
+        } else if !loopbackAllowed(origin) {
+            throw VaultError(status: 403, code: "origin_not_allowed",
+                             message: "This Connect session names no allowed_origin, and \(origin) is not a page of this machine: pass allowed_origin=\"\(origin)\" to create_connect_session().")
+        }
+        guard session.status == .pending, session.popupOrigin != origin else { return }
+        session.popupOrigin = origin
+        try store { try sandbox.store.save(connectSession: session) }
+    }
+
     // MARK: authorization
 
     /// The user chose a provider (and maybe a grant duration) on the hosted page: returns the
@@ -215,7 +240,7 @@ public struct ConnectService: Sendable {
         let result = ConnectResultRecord(
             grantID: grant.id, providerID: grant.providerID, accountIdentifier: grant.accountIdentifier, scopes: grant.scopes,
             policyExpiresAt: grant.expiresAt, policyCreatedBy: grant.expiresAt == nil ? nil : flow.ttlChosenBy,
-            policyCreatedAt: grant.expiresAt == nil ? nil : now, operation: reauthorized ? "reauth" : "creation")
+            policyCreatedAt: grant.expiresAt == nil ? nil : now, operation: reauthorized ? "reauth" : "creation", connectedAt: now)
         session.results.append(result)
         // Done once every provider the app asked for is connected (or it named none).
         if let allowed = session.allowedProviders {

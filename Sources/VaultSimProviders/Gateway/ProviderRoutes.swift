@@ -14,6 +14,8 @@ public struct ProviderRoutes: Sendable {
     /// Set by the intercepting proxy to the Host the client sent: the request then stands for
     /// `https://{host}{path}` as the client wrote (and signed) it, not for the gateway URL.
     public static let proxiedHostHeader = "x-vaultsim-proxied-host"
+    /// The one CDN package VaultSim answers (the vault serves it; named in every refusal).
+    public static let widgetPackageURL = "https://cdn.jsdelivr.net/npm/@alter-ai/connect@<version>/"
     /// Request bodies (other than forms) are refused above this size.
     static let bodyLimit = 16 << 20
 
@@ -50,7 +52,8 @@ public struct ProviderRoutes: Sendable {
         }
         guard let provider = directory.provider(host: host) else {
             let hosts = ProviderCatalog.all.flatMap(\.hosts).joined(separator: ", ")
-            return Self.plain(502, "VaultSim: no fake provider owns the host '\(host)'; VaultSim fakes: \(hosts)")
+            return Self.plain(502, "VaultSim: no fake provider owns the host '\(host)'; VaultSim fakes: \(hosts); "
+                              + "and serves the Connect widget at \(Self.widgetPackageURL) (through its proxy)")
         }
         let fullPath = request.uri.path
         let mount = "\(Self.mountPrefix)/\(sandboxID)/hosts/\(host)"

@@ -25,7 +25,9 @@ public enum DevSandbox {
     }
 
     /// What `serve` prints.
-    public static func banner(sandbox: Sandbox, serverURL: String, proxy: ProxyEnvironment?, autoConsent: Bool) throws -> String {
+    /// - Parameter widgetFolder: where `serve` wrote the Connect widget's npm package, if it did.
+    public static func banner(sandbox: Sandbox, serverURL: String, proxy: ProxyEnvironment?, autoConsent: Bool,
+                              widgetFolder: String? = nil) throws -> String {
         var text = """
             VaultSim is serving the default app "\(sandbox.name)" (sandbox \(sandbox.id)).
 
@@ -60,6 +62,7 @@ public enum DevSandbox {
             ? "\nConnect: every new session is approved at once as the first account of each provider (--auto-consent).\n"
             : "\nConnect: vault.connect() and create_connect_session() give a connect_url; open it in a browser and press Allow.\n"
                 + "  On a machine without a browser, run `vaultsim serve --auto-consent` to approve sessions automatically.\n"
+        text += widget(serverURL: serverURL, proxy: proxy, folder: widgetFolder)
         let map = HostMap(serverURL: serverURL, sandboxID: sandbox.id)
         text += proxy == nil
             ? "\nProviders (use these URLs in place of the real hosts):\n"
@@ -71,6 +74,20 @@ public enum DevSandbox {
             }
         }
         text += "\nControl API: \(serverURL)/_vaultsim/sandboxes   (docs/control-api.md; Ctrl-C stops)\n"
+        return text
+    }
+
+    /// The banner's lines on the Connect widget (`@alter-ai/connect`): where a page loads it from.
+    static func widget(serverURL: String, proxy: ProxyEnvironment?, folder: String?) -> String {
+        let file = "\(ConnectWidget.packagePrefix)@latest/dist/alter-connect.umd.js"
+        var text = "\nConnect widget (@alter-ai/connect, the guide's popup flow), offline:\n"
+        if let proxy {
+            text += "  <script src=\"https://\(ConnectWidget.cdnHost)\(file)\"></script>  in a browser that uses the proxy:\n"
+                + "    chromium \(proxy.chromiumFlags().joined(separator: " "))\n"
+        }
+        text += "  \(serverURL)\(file)  (alter-connect.esm.js for import)\n"
+        if let folder { text += "  npm install \(folder)   then: import AlterConnect from '@alter-ai/connect'\n" }
+        text += "  Without allowed_origin, a session's popup posts its result to any page of this machine (localhost, 127.0.0.1).\n"
         return text
     }
 

@@ -30,13 +30,16 @@ public struct VaultSimServer: Sendable {
     /// How long `start` waits for the port to be bound.
     static let startTimeout: Duration = .seconds(20)
 
-    public init(registry: SandboxRegistry, fixtures: FixtureLibrary, verifier: HMACVerifier = HMACVerifier(), logger: Logger? = nil) {
+    /// - Parameter providerTimeout: the vault's patience with a provider (`LoopbackTransport`);
+    ///   a test process that seeds while every core is busy may give it more.
+    public init(registry: SandboxRegistry, fixtures: FixtureLibrary, verifier: HMACVerifier = HMACVerifier(), logger: Logger? = nil,
+                providerTimeout: TimeAmount = .seconds(10)) {
         self.registry = registry
         self.directory = ProviderDirectory(fixtures: fixtures)
         self.verifier = verifier
         let address = ServerAddress()
         self.address = address
-        self.transport = LoopbackTransport(address: address)
+        self.transport = LoopbackTransport(address: address, timeout: providerTimeout)
         var fallback = Logger(label: "vaultsim.server")
         fallback.logLevel = .warning
         self.logger = logger ?? fallback
@@ -57,6 +60,7 @@ public struct VaultSimServer: Sendable {
         SDKRoutes(gateway: SDKGateway(registry: registry, verifier: verifier, transport: transport, address: address,
                                                 logger: logger)).add(to: router)
         ConnectPages(server: self).add(to: router)
+        ConnectWidgetRoutes(server: self).add(to: router)
         ApprovalPages(server: self).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
         ControlRoutes(server: self).add(to: router)

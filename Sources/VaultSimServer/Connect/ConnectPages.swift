@@ -81,7 +81,10 @@ struct ConnectPages: Sendable {
         let session = try connect.session(token: token)
         switch session.status(at: sandbox.clock.now) {
         case .pending: break
-        case .expired: return Self.errorPage(410, "This Connect session has expired", "Ask the app for a new link and try again.")
+        case .expired:
+            // The popup flow's opener hears it (the result page posts it); the redirect flow does not go back.
+            guard session.returnURL == nil else { return Self.errorPage(410, "This Connect session has expired", "Ask the app for a new link and try again.") }
+            return outcome(session, sandbox: sandbox)
         case .completed, .error: return outcome(session, sandbox: sandbox)
         }
         try connect.markOpened(session)
@@ -99,6 +102,7 @@ struct ConnectPages: Sendable {
             },
             "expiresAt": session.expiresAt.readable,
             "hasConnected": !session.results.isEmpty, "hasDurations": !(policy?.choices ?? []).isEmpty,
+            "origin": session.messageOrigin ?? "", "postMessage": session.messageOrigin != nil,
         ]
         if let notice { context["notice"] = notice }
         return Self.html(200, ConnectTemplates.render("choose", context))
@@ -150,13 +154,13 @@ struct ConnectPages: Sendable {
         case .pending: ("Still connecting", "Finish connecting in the window you started from.")
         }
         var payload: JSONObject = ["type": "alter-connect", "status": .string(status.rawValue),
-                                   "connections": .array(session.results.map(ConnectEndpoint.wire))]
+                                   "connections": .array(session.results.map(Self.connection))]
         if status == .error {
             payload["error"] = ["error_code": .string(session.errorCode ?? "unknown_error"), "error_message": .string(session.errorMessage ?? "")]
         }
         let context: [String: Any] = [
-            "title": title, "message": message, "status": status.rawValue, "origin": session.allowedOrigin ?? "",
-            "payload": JSONValue.object(payload).jsonText, "postMessage": session.allowedOrigin != nil,
+            "title": title, "message": message, "status": status.rawValue, "origin": session.messageOrigin ?? "",
+            "payload": JSONValue.object(payload).jsonText, "postMessage": session.messageOrigin != nil,
             "hasConnected": !session.results.isEmpty,
             "connected": session.results.map { result -> [String: Any] in
                 ["provider": ProviderCatalog.descriptor(id: result.providerID)?.displayName ?? result.providerID,
@@ -164,6 +168,20 @@ struct ConnectPages: Sendable {
             },
         ]
         return Self.html(status == .expired ? 410 : 200, ConnectTemplates.render("result", context))
+    }
+
+    /// A connection as the Connect widget hands it to `onSuccess` (its documented `Grant`).
+    static func connection(_ result: ConnectResultRecord) -> JSONValue {
+        let account = result.accountIdentifier ?? ""
+        var metadata: JSONObject = [:]
+        if account.contains("@") { metadata["account_email"] = .string(account) }
+        return [
+            "grant_id": .string(result.grantID), "provider": .string(result.providerID),
+            "provider_name": .string(ProviderCatalog.descriptor(id: result.providerID)?.displayName ?? result.providerID),
+            "account_identifier": .string(account), "timestamp": result.connectedAt.map { .string($0.rfc3339) } ?? .null,
+            "operation": .string(result.operation ?? "creation"), "scopes": .array(result.scopes.map(JSONValue.string)),
+            "status": "active", "metadata": .object(metadata),
+        ]
     }
 
     // MARK: helpers

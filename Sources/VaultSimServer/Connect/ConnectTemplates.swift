@@ -49,6 +49,23 @@ enum ConnectTemplates {
         {{/providers}}
         {{#hasConnected}}<form method="post" action="{{action}}/finish" id="finish"><button type="submit">Finish</button></form>{{/hasConnected}}
         <p><small>This link works until {{expiresAt}}.</small></p>
+        {{#postMessage}}<div id="connect-events" data-origin="{{origin}}"></div><script>
+        (function () {
+          // The popup flow: the widget's opener hears which provider was chosen and that its
+          // OAuth starts (the form's answer is the provider's authorization page).
+          var origin = document.getElementById("connect-events").getAttribute("data-origin");
+          var forms = document.querySelectorAll("form.provider");
+          for (var i = 0; i < forms.length; i++) {
+            forms[i].addEventListener("submit", function (event) {
+              if (!window.opener) return;
+              var provider = event.currentTarget.querySelector("input[name=provider]").value;
+              ["PROVIDER_SELECTED", "OAUTH_STARTED"].forEach(function (name) {
+                window.opener.postMessage({type: "alter-connect:event", event: name, metadata: {provider: provider}}, origin);
+              });
+            });
+          }
+        })();
+        </script>{{/postMessage}}
         </body></html>
         """
 
@@ -66,7 +83,8 @@ enum ConnectTemplates {
         (function () {
           var el = document.getElementById("connect-result");
           if (!window.opener) return;
-          // Sent to the app's allowed_origin only: a window at any other origin receives nothing.
+          // Sent to the session's allowed_origin (else the origin the widget opened it from) only:
+          // a window at any other origin receives nothing.
           window.opener.postMessage(JSON.parse(el.getAttribute("data-payload")), el.getAttribute("data-origin"));
         })();
         </script>{{/postMessage}}

@@ -14,7 +14,9 @@ import VaultSimProviders
 /// request, as HTTP/1.1, to the provider gateway of the sandbox the proxy credentials name —
 /// which dispatches by the real host name, applies faults and journals. Plain-HTTP proxy
 /// requests (absolute URIs) go the same way. Nothing is ever forwarded anywhere else: a host no
-/// fake provider owns gets the gateway's 502 naming it and the hosts VaultSim fakes.
+/// fake provider owns gets the gateway's 502 naming it and the hosts VaultSim fakes. One path
+/// set on one more host is the vault's own: the Connect widget's package on its CDN
+/// (`ConnectWidget`).
 ///
 /// Which sandbox: the proxy URL's user name (`http://SANDBOX_ID:x@127.0.0.1:PORT`), which HTTP
 /// clients send as `Proxy-Authorization: Basic` on CONNECT; without credentials, the server's
@@ -158,8 +160,12 @@ public final class InterceptingProxy: Sendable {
     /// closing the client's connection.
     func forward(method: HTTPMethod, target: String, headers: HTTPHeaders, body: ByteBuffer?, host: String, sandboxID: String) async throws -> Answer {
         if let forwarding { return try await forwardOut(forwarding, method: method, target: target, headers: headers, body: body, host: host) }
-        var request = HTTPClientRequest(url: ProviderRoutes.baseURL(serverURL: address.baseURL, sandboxID: sandboxID, host: host)
-            + (target.hasPrefix("/") ? target : "/" + target))
+        let path = target.hasPrefix("/") ? target : "/" + target
+        // The Connect widget's package on the CDN is the vault's to answer; every other path
+        // there goes to the gateway, which refuses it like any host VaultSim does not fake.
+        let widget = host == ConnectWidget.cdnHost && ConnectWidget.servesCDNPath(path)
+        var request = HTTPClientRequest(url: (widget ? address.baseURL : ProviderRoutes.baseURL(serverURL: address.baseURL, sandboxID: sandboxID, host: host))
+            + path)
         request.method = method
         for (name, value) in headers where !Self.hopByHop.contains(name.lowercased()) {
             request.headers.add(name: name, value: value)

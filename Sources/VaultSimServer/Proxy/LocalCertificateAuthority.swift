@@ -100,12 +100,23 @@ public final class LocalCertificateAuthority: Sendable {
         }
     }
 
+    /// The base64 SHA-256 of the CA's SubjectPublicKeyInfo: what Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes to trust the proxy's certificates.
+    public var publicKeySHA256: String {
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(certificate.publicKey)) != nil else { return "" }
+        return Data(SHA256.hash(data: serializer.serializedBytes)).base64EncodedString()
+    }
+
     /// A TLS server context presenting a certificate for `host`, issued on first use.
     func serverContext(for host: String) throws -> NIOSSLContext {
         if let cached = contexts.withLock({ $0[host] }) { return cached }
         let leaf = try issueLeaf(for: host)
         let configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(leaf.serializeAsPEM().pemString.utf8), format: .pem))],
+            // The CA follows the leaf, so a client that pins it by its key (Chromium's
+            // --ignore-certificate-errors-spki-list) finds it in the chain presented.
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(leaf.serializeAsPEM().pemString.utf8), format: .pem)),
+                               .certificate(try NIOSSLCertificate(bytes: Array(certificate.serializeAsPEM().pemString.utf8), format: .pem))],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(leafKey.pemRepresentation.utf8), format: .pem)))
         let context = try NIOSSLContext(configuration: configuration)
         return contexts.withLock { contexts in

@@ -9,9 +9,21 @@ public struct ProxyEnvironment: Sendable {
     /// VaultSim's CA certificate (PEM).
     public var caFile: String
 
-    public init(port: Int, caFile: String) {
+    /// The base64 SHA-256 of the CA's public key (Chromium pins it), when known.
+    public var caPublicKeySHA256: String?
+
+    public init(port: Int, caFile: String, caPublicKeySHA256: String? = nil) {
         self.port = port
         self.caFile = caFile
+        self.caPublicKeySHA256 = caPublicKeySHA256
+    }
+
+    /// Chromium's flags for a browser that loads the Connect widget from its CDN through the
+    /// proxy and trusts VaultSim's CA; loopback pages (the app, the vault) stay direct, as
+    /// Chromium never proxies them. The pin is honoured only with a profile of its own.
+    public func chromiumFlags() -> [String] {
+        ["--proxy-server=http://127.0.0.1:\(port)", "--ignore-certificate-errors-spki-list=\(caPublicKeySHA256 ?? "")",
+         "--user-data-dir=/tmp/vaultsim-chromium"]
     }
 
     /// The proxy URL for a sandbox: its id is the user name, sent as `Proxy-Authorization`.

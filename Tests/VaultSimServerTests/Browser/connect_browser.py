@@ -166,7 +166,8 @@ def main():
         driver.switch_to.window(opener)
         deadline = time.monotonic() + message_wait
         received = read_received(driver, By)
-        while time.monotonic() < deadline and (wait_all or not received):
+        # The chooser posts its events first; the outcome (type "alter-connect") is what ends the wait.
+        while time.monotonic() < deadline and (wait_all or not any(is_outcome(m) for m in received)):
             time.sleep(0.1)
             received = read_received(driver, By)
         browser_console = console(driver)
@@ -212,6 +213,11 @@ def main():
                 driver.quit()
             except Exception:
                 pass
+
+
+def is_outcome(message):
+    data = message.get("data") if isinstance(message, dict) else None
+    return isinstance(data, dict) and data.get("type") == "alter-connect"
 
 
 def read_received(driver, By):
