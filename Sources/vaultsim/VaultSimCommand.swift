@@ -14,7 +14,8 @@ struct VaultSimCommand: AsyncParsableCommand {
             Exit codes: 0 success, 1 scenarios failed, 2 bad input, 3 infrastructure (a driver that could not start).
             """,
         version: VaultSimCommand.version,
-        subcommands: [RunCommand.self, ReplayCommand.self, RecordCommand.self, ServeCommand.self, BenchCommand.self, ReportCommand.self, MatrixCommand.self],
+        subcommands: [RunCommand.self, ReplayCommand.self, RecordCommand.self, ServeCommand.self, BenchCommand.self, ReportCommand.self, MatrixCommand.self,
+                      MutateCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// VaultSim's version, and the SDK it is wire-compatible with.
