@@ -45,20 +45,11 @@ struct MatrixCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await make()
-        } catch let error as UserError {
-            printError("vaultsim: \(error.message)")
-            throw ExitCode(error.code)
-        }
+        try await UserError.reported(make)
     }
 
-    private func make() async throws {
-        for (kind, path) in [("Markdown", md), ("HTML", html), ("JSON", json)] {
-            if let path, let problem = ReportOutputs.problem(at: path) {
-                throw UserError.badInput("cannot write the \(kind) matrix to \(path): \(problem)")
-            }
-        }
+    func make() async throws {
+        try ReportOutputs.checkWritable([("Markdown", md), ("HTML", html), ("JSON", json)], what: "matrix")
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
         let (scenarios, errors) = ScenarioLoader.load(paths: paths.isEmpty ? [layout.scenarios.path] : paths)
@@ -88,13 +79,7 @@ struct MatrixCommand: AsyncParsableCommand {
         }
         let command = (["vaultsim matrix"] + paths + sdk.map { "--sdk \($0)" } + (md.map { ["--md \($0)"] } ?? [])).joined(separator: " ")
         let matrix = CompatibilityMatrix(runs: runs, command: command)
-        let renderings: [(String?, () throws -> String)] = [(md, { matrix.markdown() }), (html, { matrix.html() }), (json, { try matrix.json() })]
-        for (path, render) in renderings {
-            guard let path else { continue }
-            do { try render().write(toFile: path, atomically: true, encoding: .utf8) } catch {
-                throw UserError.badInput("cannot write \(path): \(ReportOutputs.shortReason(error))")
-            }
-        }
+        try ReportOutputs.write([(md, { matrix.markdown() }), (html, { matrix.html() }), (json, { try matrix.json() })])
         printLine("vaultsim matrix: \(matrix.rows.filter(\.differs).count) of \(matrix.rows.count) scenarios differ between \(sdk.joined(separator: ", "))")
     }
 }

@@ -69,20 +69,11 @@ struct MutateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await make()
-        } catch let error as UserError {
-            printError("vaultsim: \(error.message)")
-            throw ExitCode(error.code)
-        }
+        try await UserError.reported(make)
     }
 
-    private func make() async throws {
-        for (kind, path) in [("Markdown", md), ("JSON", json)] {
-            if let path, let problem = ReportOutputs.problem(at: path) {
-                throw UserError.badInput("cannot write the \(kind) report to \(path): \(problem)")
-            }
-        }
+    func make() async throws {
+        try ReportOutputs.checkWritable([("Markdown", md), ("JSON", json)], what: "report")
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
         let explanations = try loadExplanations(layout)
@@ -163,13 +154,7 @@ struct MutateCommand: AsyncParsableCommand {
         let report = MutationReport(command: command, sdk: requirement, files: files.split(separator: ",").map(String.init),
                                     candidates: list.candidates, sample: sample, seed: seed, scenarios: scenarios.count,
                                     baselineSeconds: results.0, results: results.1)
-        let renderings: [(String?, () throws -> String)] = [(md, { report.markdown() }), (json, { try report.json() })]
-        for (path, render) in renderings {
-            guard let path else { continue }
-            do { try render().write(toFile: path, atomically: true, encoding: String.Encoding.utf8) } catch {
-                throw UserError.badInput("cannot write \(path): \(ReportOutputs.shortReason(error))")
-            }
-        }
+        try ReportOutputs.write([(md, { report.markdown() }), (json, { try report.json() })])
         printLine("vaultsim mutate: \(report.results.count) mutants, \(report.killed) killed, \(report.survivors.count) survived "
                   + "(\(report.equivalent) equivalent, \(report.open) open, \(report.unexplained) unexplained); kill rate "
                   + String(format: "%.1f %%", report.killRate * 100))

@@ -49,12 +49,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await replayAll()
-        } catch let error as UserError {
-            printError("vaultsim: \(error.message)")
-            throw ExitCode(error.code)
-        }
+        try await UserError.reported(replayAll)
     }
 
     /// Every `.har` under the paths, sorted; a path that is neither is an error.

@@ -89,12 +89,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        do {
-            try await runSuite()
-        } catch let error as UserError {
-            printError("vaultsim: \(error.message)")
-            throw ExitCode(error.code)
-        }
+        try await UserError.reported(runSuite)
     }
 
     private func runSuite() async throws {

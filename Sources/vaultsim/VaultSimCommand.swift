@@ -51,6 +51,38 @@ struct UserError: Error, CustomStringConvertible {
     var description: String { message }
 
     static func badInput(_ message: String) -> UserError { UserError(message: message, code: 2) }
+
+    /// Runs a command's work: a `UserError` is printed as `vaultsim: <message>` and the process
+    /// exits with its code.
+    static func reported(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as UserError {
+            printError("vaultsim: \(error.message)")
+            throw ExitCode(error.code)
+        }
+    }
+}
+
+extension ReportOutputs {
+    /// Refuses, before any work, a report file that cannot be written: `(kind, path)` pairs.
+    static func checkWritable(_ outputs: [(kind: String, path: String?)], what: String) throws(UserError) {
+        for (kind, path) in outputs {
+            if let path, let problem = problem(at: path) {
+                throw UserError.badInput("cannot write the \(kind) \(what) to \(path): \(problem)")
+            }
+        }
+    }
+
+    /// Writes each rendering whose path is set.
+    static func write(_ renderings: [(path: String?, render: () throws -> String)]) throws(UserError) {
+        for (path, render) in renderings {
+            guard let path else { continue }
+            do { try render().write(toFile: path, atomically: true, encoding: .utf8) } catch {
+                throw UserError.badInput("cannot write \(path): \(shortReason(error))")
+            }
+        }
+    }
 }
 
 /// Writes a line to standard output at once, also into a pipe (where `print` would hold it in a

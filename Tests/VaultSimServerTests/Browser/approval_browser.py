@@ -19,28 +19,19 @@ screenshot, presses the decision's button, waits for the page that follows and r
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import traceback
 
 
-def fail(message, code=1):
-    sys.stderr.write("approval_browser: " + message + "\n")
-    sys.exit(code)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser_common  # noqa: E402
+
+fail = browser_common.failer("approval_browser")
 
 
 def main():
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        args = json.loads(sys.argv[1])
-    except (IndexError, ValueError) as error:
-        fail("pass the arguments as one JSON object in argv[1] (%s)" % error, 2)
-    for key in ("chromium", "chromedriver", "approval_url", "screenshot", "decision"):
-        if not isinstance(args.get(key), str) or not args[key]:
-            fail("argument '%s' is missing (a non-empty string)" % key, 2)
-    os.environ.setdefault("SE_OFFLINE", "true")
-    os.environ.setdefault("SE_AVOID_STATS", "true")
+    args = browser_common.start("approval_browser", ("chromium", "chromedriver", "approval_url", "screenshot", "decision"))
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -54,12 +45,7 @@ def main():
     screenshot = os.path.abspath(args["screenshot"])
     failure_shot = os.path.splitext(screenshot)[0] + "-failure.png"
     os.makedirs(os.path.dirname(screenshot), exist_ok=True)
-    options = webdriver.ChromeOptions()
-    options.binary_location = args["chromium"]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=900,900",
-                 "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-                 "--disable-sync", "--disable-component-update"):
-        options.add_argument(flag)
+    options = browser_common.chrome_options(webdriver, args["chromium"], "900,900")
     service = Service(executable_path=args["chromedriver"], log_output=subprocess.DEVNULL)
     driver = None
     step = "starting Chromium"
@@ -98,8 +84,7 @@ def main():
                 pass
         fail("%s failed: %s\n%s" % (step, error, traceback.format_exc()))
     finally:
-        if driver is not None:
-            driver.quit()
+        browser_common.quit(driver)
 
 
 if __name__ == "__main__":

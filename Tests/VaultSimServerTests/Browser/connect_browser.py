@@ -31,30 +31,22 @@ page next to the artefact (<name>-failure.png), and exits 1 (2 for bad arguments
 
 import json
 import os
-import signal
 import sys
 import time
-import traceback
 
 
-def fail(message, code=1):
-    sys.stderr.write("connect_browser: " + message + "\n")
-    sys.exit(code)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser_common  # noqa: E402
+from browser_common import console  # noqa: E402
+
+fail = browser_common.failer("connect_browser")
 
 
 def load_args():
     text = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CONNECT_BROWSER_ARGS", "")
     if not text:
         fail("pass the arguments as one JSON object in argv[1] or CONNECT_BROWSER_ARGS", 2)
-    try:
-        args = json.loads(text)
-    except ValueError as error:
-        fail("the arguments are not JSON: %s" % error, 2)
-    if not isinstance(args, dict):
-        fail("the arguments must be a JSON object", 2)
-    for key in ("chromium", "chromedriver", "opener_url", "screenshot", "account"):
-        if not isinstance(args.get(key), str) or not args[key]:
-            fail("argument '%s' is missing (a non-empty string)" % key, 2)
+    args = browser_common.start("connect_browser", ("chromium", "chromedriver", "opener_url", "screenshot", "account"), text=text)
     for key in ("chromium", "chromedriver"):
         if not os.access(args[key], os.X_OK):
             fail("%s is not an executable file: %s" % (key, args[key]), 2)
@@ -62,12 +54,7 @@ def load_args():
 
 
 def main():
-    # A test that gives up sends SIGTERM: leave through `finally`, so Chromium is quit, not orphaned.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = load_args()
-    # Selenium Manager would try the network; the driver's path below makes Selenium skip it.
-    os.environ.setdefault("SE_OFFLINE", "true")
-    os.environ.setdefault("SE_AVOID_STATS", "true")
     try:
         from selenium import webdriver
         from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -90,13 +77,7 @@ def main():
         if os.path.exists(stale):
             os.remove(stale)
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = args["chromium"]
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1000,900", "--no-first-run", "--no-default-browser-check",
-                 "--disable-extensions", "--disable-background-networking", "--disable-sync",
-                 "--disable-component-update"):
-        options.add_argument(flag)
+    options = browser_common.chrome_options(webdriver, args["chromium"], "1000,900")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=args["chromedriver"], log_output=subprocess_devnull())
 
@@ -187,32 +168,10 @@ def main():
         }), flush=True)
         return 0
     except Exception as error:  # report every failure the same way: step, page, screenshot
-        if isinstance(error, TimeoutException):
-            what = "nothing expected appeared within %g s" % step_timeout
-        else:
-            detail = str(error).strip().splitlines()
-            what = "%s: %s" % (error.__class__.__name__, detail[0] if detail else "(no message)")
-        lines = ["failed while %s: %s" % (step, what)]
-        if driver is not None:
-            try:
-                lines.append("page: %s (title %r)" % (driver.current_url, driver.title))
-                if driver.save_screenshot(failure_shot):
-                    lines.append("screenshot of the failing page: %s" % failure_shot)
-                body = driver.find_element("tag name", "body").text.strip()
-                lines.append("page text: " + body[:1500])
-                for entry in console(driver):
-                    lines.append("console: " + entry)
-            except Exception as inner:  # the browser itself may be gone
-                lines.append("(could not inspect the page: %s)" % inner.__class__.__name__)
-        if not isinstance(error, (TimeoutException, WebDriverException, RuntimeError)):
-            lines.append(traceback.format_exc())
-        fail("\n".join(lines))
+        fail("\n".join(browser_common.failure_lines(driver, step, error, step_timeout, failure_shot, timeout_types=(TimeoutException,),
+                                                    quiet_types=(WebDriverException, RuntimeError))))
     finally:
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception:
-                pass
+        browser_common.quit(driver)
 
 
 def is_outcome(message):
@@ -232,14 +191,6 @@ def read_received(driver, By):
             except ValueError:
                 messages.append({"unparsed": line})
     return messages
-
-
-def console(driver):
-    """What the pages logged since the last call (ChromeDriver's browser log; empty where unsupported)."""
-    try:
-        return ["%s %s" % (entry.get("level"), entry.get("message")) for entry in driver.get_log("browser")]
-    except Exception:
-        return []
 
 
 def subprocess_devnull():

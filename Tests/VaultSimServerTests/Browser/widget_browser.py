@@ -48,13 +48,13 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def fail(message, code=1):
-    sys.stderr.write("widget_browser: " + message + "\n")
-    sys.exit(code)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import browser_common  # noqa: E402
+
+fail = browser_common.failer("widget_browser")
 
 
 CDN = "https://cdn.jsdelivr.net/npm/@alter-ai/connect@latest/dist/"
@@ -255,13 +255,7 @@ def start_serve(args, scratch):
 
 
 def main():
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        args = json.loads(sys.argv[1])
-    except (IndexError, ValueError) as error:
-        fail("pass the arguments as one JSON object in argv[1] (%s)" % error, 2)
-    os.environ.setdefault("SE_OFFLINE", "true")
-    os.environ.setdefault("SE_AVOID_STATS", "true")
+    args = browser_common.start("widget_browser", ("chromium", "chromedriver", "vaultsim", "root", "guide", "artefacts"))
     from selenium import webdriver
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
@@ -279,13 +273,10 @@ def main():
     backend = Backend(guide_option_b(args["guide"]))
     app_url = "http://127.0.0.1:%d/" % backend.port
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = args["chromium"]
-    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900",
-                 "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-                 "--disable-sync", "--disable-component-update"] + [f for f in flags if not f.startswith("--user-data-dir")]:
-        options.add_argument(flag)
-    options.add_argument("--user-data-dir=" + os.path.join(scratch, "chromium"))
+    # The banner's flags, with a profile of this run's own.
+    options = browser_common.chrome_options(webdriver, args["chromium"], "1200,900",
+                                            [f for f in flags if not f.startswith("--user-data-dir")]
+                                            + ["--user-data-dir=" + os.path.join(scratch, "chromium")])
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = None
     step = "starting Chromium"
@@ -351,26 +342,11 @@ def main():
         report["npm"] = npm_import(folder, scratch)
         print(json.dumps(report), flush=True)
         return 0
-    except Exception as error:
-        what = "nothing expected appeared within %g s" % step_timeout if isinstance(error, TimeoutException) else repr(error)
-        lines = ["failed while %s: %s" % (step, what)]
-        if driver is not None:
-            try:
-                lines.append("page: %s" % driver.current_url)
-                driver.save_screenshot(os.path.join(artefacts, "widget-failure.png"))
-                lines.append("page text: " + driver.find_element(By.TAG_NAME, "body").text[:1500])
-                for entry in driver.get_log("browser"):
-                    lines.append("console: %s %s" % (entry.get("level"), entry.get("message")))
-            except Exception as inner:
-                lines.append("(could not inspect the page: %r)" % inner)
-        lines.append(traceback.format_exc())
-        fail("\n".join(lines))
+    except Exception as error:  # every failure told the same way: step, page, screenshot
+        fail("\n".join(browser_common.failure_lines(driver, step, error, step_timeout, os.path.join(artefacts, "widget-failure.png"),
+                                                    timeout_types=(TimeoutException,))))
     finally:
-        if driver is not None:
-            try:
-                driver.quit()
-            except Exception:
-                pass
+        browser_common.quit(driver)
         serve.send_signal(signal.SIGINT)
         try:
             serve.wait(timeout=10)
