@@ -130,6 +130,21 @@ struct ScenarioLoaderTests {
         #expect(fault?.message.contains("google does not own 'slack.com'") == true)
     }
 
+    /// `pass_through: true` slows the usual answer: it needs a delay and takes no answer of its own.
+    @Test func aPassThroughFaultNeedsADelayAndNoAnswer() throws {
+        func fault(_ text: String) -> String { Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - provider_fault: {provider: google, \(text)}\n") }
+        #expect(error(fault("pass_through: true, delay_ms: 100, status: 503"))?.message.contains("'status' has no use") == true)
+        #expect(error(fault("pass_through: true, delay_ms: 100, drop: true"))?.message.contains("'drop' has no use") == true)
+        #expect(error(fault("pass_through: true"))?.message.contains("pass_through needs delay_ms") == true)
+        #expect(error(fault("pass_through: yes please, delay_ms: 5"))?.message.contains("pass_through must be true") == true)
+        let scenario = try ScenarioLoader.parse(fault("pass_through: true, delay_ms: 250, times: 1"), file: "t.yaml", defaultID: "t")
+        guard case .providerFault(let loaded)? = scenario.steps.first?.action else {
+            Issue.record("the first step is not a provider fault: \(String(describing: scenario.steps.first?.action))")
+            return
+        }
+        #expect(loaded.passThrough && loaded.delayMilliseconds == 250 && loaded.summary.hasSuffix("→ the usual answer after 250 ms"))
+    }
+
     @Test func outOfRangeDurationsAreRefusedWhereTheyAre() {
         let e = error(Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - advance_clock: 1e300\n"))
         #expect(e?.message.contains("advance_clock") == true)

@@ -115,6 +115,8 @@ struct HardeningTests {
         (#"{"status": 503, "times": "2"}"#, "times"), (#"{"status": 204, "body": "x"}"#, "body"),
         (#"{"status": 503, "method": 7}"#, "method"), (#"{"status": 503, "path_prefix": "calendar"}"#, "path_prefix"),
         (#"{"status": 503, "stauts": 1}"#, "stauts"),
+        (#"{"pass_through": true, "delay_ms": 10, "status": 503}"#, "status"), (#"{"pass_through": true}"#, "delay_ms"),
+        (#"{"pass_through": "yes", "delay_ms": 10}"#, "pass_through"),
     ])
     func faultMembersOutOfRangeAreRefusedNamingTheField(body: String, field: String) async throws {
         let (code, json, _) = try await call(.post, control + "/providers/google/faults", headers: Self.json(), body: body)
@@ -129,6 +131,18 @@ struct HardeningTests {
         #expect(code == 201)
         let (answer, _, _) = try await call(.get, "/sandboxes/\(sandbox.id)/hosts/www.googleapis.com/calendar/v3/calendars/primary/events")
         #expect(answer == 503)
+    }
+
+    /// A pass-through fault slows the provider's own answer.
+    @Test func aPassThroughFaultAnswersAsUsualOnlyLater() async throws {
+        let (code, _, _) = try await call(.post, control + "/providers/google/faults", headers: Self.json(),
+                                          body: #"{"pass_through": true, "delay_ms": 400, "times": 1, "path_prefix": "/calendar"}"#)
+        #expect(code == 201)
+        let started = ContinuousClock.now
+        let (answer, json, _) = try await call(.get, "/sandboxes/\(sandbox.id)/hosts/www.googleapis.com/calendar/v3/calendars/primary/events")
+        #expect(ContinuousClock.now - started >= .milliseconds(400))
+        #expect(answer == 401 && json["error"]?["status"] == "UNAUTHENTICATED", "the fake Google's own answer to a call without a token")
+        #expect(sandbox.faults.all.isEmpty, "used once")
     }
 
     @Test(arguments: ["1e300", "1.5", "-1", #""60""#, "3155760001", "null"])

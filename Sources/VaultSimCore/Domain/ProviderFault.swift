@@ -29,6 +29,10 @@ public struct ProviderFault: Sendable, Equatable {
     public var bodyContains: String?
     /// Only requests with these headers (lower-case name → text the value contains).
     public var headerContains: [String: String] = [:]
+    /// Slow, not wrong: the request goes on to the provider (or the vault) as usual, and its
+    /// answer reaches the client `delayMilliseconds` later. `status`, `body` and `headers` are
+    /// then not used.
+    public var passThrough = false
 
     /// What a fault may look at in a request besides its method and path.
     public struct RequestTraits: Sendable {
@@ -84,7 +88,8 @@ public struct ProviderFault: Sendable, Equatable {
         if let queryContains { parts.append("query ∋ \(queryContains)") }
         if let bodyContains { parts.append("body ∋ \(bodyContains)") }
         for (name, text) in headerContains.sorted(by: { $0.key < $1.key }) { parts.append("\(name) ∋ \(text)") }
-        return parts.joined(separator: " ") + (drop ? " → dropped connection" : " → \(status)") + (delayMilliseconds > 0 ? " after \(delayMilliseconds) ms" : "")
+        let answer = drop ? " → dropped connection" : passThrough ? " → the usual answer" : " → \(status)"
+        return parts.joined(separator: " ") + answer + (delayMilliseconds > 0 ? " after \(delayMilliseconds) ms" : "")
     }
 }
 

@@ -112,6 +112,12 @@ public struct FaultLink: ExchangeLink {
                                     path: isVault ? QueryString.percentDecoded(request.path) : request.path, traits: traits) else {
             return try await next(request, context)
         }
+        if fault.passThrough {
+            // Answered as usual, by whoever answers without the fault; only later.
+            var answer = try await next(request, context)
+            answer.response.delay += .milliseconds(fault.delayMilliseconds)
+            return answer
+        }
         if fault.drop {
             return ExchangeAnswer(Exchange.Response(status: 0, delay: .milliseconds(fault.delayMilliseconds), dropped: true),
                                   by: "fault (dropped connection)")

@@ -180,8 +180,22 @@ extension ScenarioLoader {
             }
             fault.drop = drop
         }
+        if let passNode = reader.node("pass_through") {
+            guard case .scalar(.bool(let pass)) = passNode.value else {
+                throw ScenarioLoadError(passNode.location, "\(context).pass_through must be true (answer as usual, only later) or false")
+            }
+            if pass {
+                if let answer = ["status", "body", "headers", "drop"].first(where: { reader.node($0) != nil }) {
+                    throw ScenarioLoadError(passNode.location, "\(context) passes through (pass_through: true): the usual answer is sent, so '\(answer)' has no use; leave it out")
+                }
+                guard delay > 0 else {
+                    throw ScenarioLoadError(passNode.location, "\(context).pass_through needs delay_ms (1–600000): a fault that neither changes nor slows the answer does nothing")
+                }
+            }
+            fault.passThrough = pass
+        }
         try reader.rejectUnknownKeys(allowed: ["status", "headers", "body", "method", "path_prefix", "delay_ms", "times", "host", "caller", "drop",
-                                               "query_contains", "body_contains", "header_contains"])
+                                               "query_contains", "body_contains", "header_contains", "pass_through"])
         return fault
     }
 }

@@ -240,7 +240,7 @@ struct ControlRoutes: Sendable {
     static func fault(provider: String, from body: JSONObject) throws -> ProviderFault {
         let place = "A fault for \(provider)"
         let known: Set<String> = ["status", "body", "method", "path_prefix", "delay_ms", "times", "host", "caller", "drop",
-                                  "query_contains", "body_contains"]
+                                  "query_contains", "body_contains", "pass_through"]
         if let unknown = body.keys.first(where: { !known.contains($0) }) {
             throw VaultError.badRequest("\(place): unknown member '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))",
                                         details: ["field": .string(unknown)])
@@ -250,7 +250,17 @@ struct ControlRoutes: Sendable {
             throw VaultError.badRequest("\(place): 'status' \(Int(n)) is informational (1xx), which cannot be a provider's answer; "
                                             + "use 200–599", details: ["field": "status"])
         }
-        guard let status = try integer("status", in: body, range: 200...599, for: place) else {
+        var passThrough = false
+        if let member = body["pass_through"] {
+            guard let flag = member.boolValue else {
+                throw VaultError.badRequest("\(place): 'pass_through' must be true or false", details: ["field": "pass_through"])
+            }
+            passThrough = flag
+        }
+        if passThrough, let unused = ["status", "body", "drop"].first(where: { body[$0] != nil }) {
+            throw VaultError.badRequest("\(place) passes through (the usual answer, later): leave '\(unused)' out", details: ["field": .string(unused)])
+        }
+        guard let status = try passThrough ? 200 : integer("status", in: body, range: 200...599, for: place) else {
             throw VaultError.badRequest("\(place) needs 'status', an integer 200–599", details: ["field": "status"])
         }
         let responseBody = body["body"].map { $0.isNull ? "" : ($0.stringValue ?? $0.jsonText) } ?? ""
@@ -285,6 +295,13 @@ struct ControlRoutes: Sendable {
         }
         fault.queryContains = try string("query_contains", in: body, for: place, maxLength: 2000)
         fault.bodyContains = try string("body_contains", in: body, for: place, maxLength: 2000)
+        if passThrough {
+            guard fault.delayMilliseconds > 0 else {
+                throw VaultError.badRequest("\(place): 'pass_through' needs 'delay_ms' (1–\(maxFaultDelayMilliseconds)): without it the fault does nothing",
+                                            details: ["field": "delay_ms"])
+            }
+            fault.passThrough = true
+        }
         return fault
     }
 
