@@ -145,6 +145,26 @@ struct ScenarioLoaderTests {
         #expect(loaded.passThrough && loaded.delayMilliseconds == 250 && loaded.summary.hasSuffix("→ the usual answer after 250 ms"))
     }
 
+    /// `close` closes the client or leaves its `async with` block; nothing else.
+    @Test func aCloseStepSaysHow() throws {
+        func step(_ text: String) -> String { Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - \(text)\n") }
+        #expect(error(step("close: {via: destructor}"))?.message.contains("via must be close") == true)
+        #expect(error(step("close: {now: true}"))?.message.contains("now") == true)
+        for (text, via) in [("close: {}", "close"), ("close:", "close"), ("close: {via: context_manager}", "context_manager")] {
+            let scenario = try ScenarioLoader.parse(step(text), file: "t.yaml", defaultID: "t")
+            guard case .close(let params)? = scenario.steps.first?.action else {
+                Issue.record("\(text) is not a close step")
+                continue
+            }
+            #expect(params["via"]?.stringValue == via && scenario.steps.first?.action.driverOp == "close")
+        }
+        let entered = try ScenarioLoader.parse(Self.valid.replacingOccurrences(of: "given:\n", with: "given:\n  client: {context_manager: true}\n"),
+                                              file: "t.yaml", defaultID: "t")
+        #expect(entered.given.client.contextManager)
+        #expect(error(Self.valid.replacingOccurrences(of: "given:\n", with: "given:\n  client: {context_manager: 1}\n"))?.message
+            .contains("given.client.context_manager must be true or false") == true)
+    }
+
     @Test func outOfRangeDurationsAreRefusedWhereTheyAre() {
         let e = error(Self.valid.replacingOccurrences(of: "steps:\n", with: "steps:\n  - advance_clock: 1e300\n"))
         #expect(e?.message.contains("advance_clock") == true)

@@ -196,6 +196,9 @@ class Driver:
                 os.environ[str(name)] = str(value)
         os.environ["ALTER_BASE_URL"] = base_url
         self.vault = CLIENT_CLASS(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))
+        if params.get("context_manager") is True:
+            # `async with AlterVault(...) as vault:` — the ops use what __aenter__ gave.
+            self.vault = await self.vault.__aenter__()
         return {
             "sdk": "alter-sdk",
             "version": sdk_version(),
@@ -300,7 +303,11 @@ class Driver:
         return [r.model_dump(mode="json") for r in results]
 
     async def op_close(self, params):
-        await self.client().close()
+        # `via: context_manager` leaves `async with vault:` (__aexit__) instead of calling close().
+        if params.get("via") == "context_manager":
+            await self.client().__aexit__(None, None, None)
+        else:
+            await self.client().close()
         return {}
 
     async def op_end_scenario(self, params):

@@ -267,7 +267,8 @@ public enum ScenarioLoader {
             }
             client.address = address
         }
-        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path", "address"])
+        if let node = reader.node("context_manager") { client.contextManager = try MappingReader.flag(node, "given.client.context_manager") }
+        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path", "address", "context_manager"])
         return client
     }
 

@@ -12,7 +12,7 @@ struct StepParser {
     static let actions = ["request", "proxy_request", "await_approval", "get_approval_status", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
                           "concurrently", "set_caller_address", "api_key", "vault_fault", "clear_faults", "connect", "create_connect_session",
-                          "create_connect_session_for_error", "poll_connect_session", "user", "in_order"]
+                          "create_connect_session_for_error", "poll_connect_session", "user", "in_order", "close"]
 
     /// Parses the step at `path` (`steps[3]`, or `steps[3].concurrently[1]` for an inner step).
     func parse(_ node: YAMLNode, index: Int, path: String? = nil) throws(ScenarioLoadError) -> Step {
@@ -140,6 +140,18 @@ struct StepParser {
         case "create_connect_session": action = .createConnectSession(try sessionParams(body, context: context))
         case "create_connect_session_for_error": action = .createConnectSessionForError(try sessionParams(body, context: context, forError: true))
         case "poll_connect_session": action = .pollConnectSession(try pollParams(body, context: context))
+        case "close":
+            // `close: {}` calls vault.close(); `close: {via: context_manager}` leaves `async with vault:`.
+            var via = "close"
+            if case .scalar(.null) = body.value {} else {
+                var r = try MappingReader(body, context: context)
+                via = try r.string("via") ?? via
+                try r.rejectUnknownKeys(allowed: ["via"])
+                guard ["close", "context_manager"].contains(via) else {
+                    throw ScenarioLoadError(body.location, "\(context).via must be close (vault.close()) or context_manager (leaving async with vault:)")
+                }
+            }
+            action = .close(["via": .string(via)])
         case "user": action = .user(try userPlan(body, context: context))
         case "in_order":
             guard let path, path.contains("concurrently"), !path.contains("in_order") else {

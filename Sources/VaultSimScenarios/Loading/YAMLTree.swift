@@ -277,6 +277,13 @@ struct MappingReader {
         return s
     }
 
+    static func flag(_ node: YAMLNode, _ what: String) throws(ScenarioLoadError) -> Bool {
+        guard case .scalar(.bool(let flag)) = node.value else {
+            throw ScenarioLoadError(node.location, "\(what) must be true or false, found \(node.typeName)")
+        }
+        return flag
+    }
+
     /// A scalar as text: strings as they are, numbers and booleans written out (`10`, `true`).
     static func scalarText(_ node: YAMLNode, _ what: String) throws(ScenarioLoadError) -> String {
         guard case .scalar(let v) = node.value, v != .null else {

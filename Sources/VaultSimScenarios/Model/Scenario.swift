@@ -77,6 +77,9 @@ public struct ClientSetup: Sendable {
     public var basePath: String?
     /// The address the vault takes the app's requests to come from (IP allowlists).
     public var address: String?
+    /// The client is used as `async with AlterVault(...) as vault:` (the driver enters it and
+    /// uses what `__aenter__` returns), and left at the end or by a `close` step.
+    public var contextManager = false
 }
 
 /// One step: an SDK call (judged against `expect`) or a condition put on the world.
@@ -144,6 +147,9 @@ public enum Action: Sendable {
     case user(UserPlan)
     /// Steps run one after another inside one branch of `concurrently`.
     case inOrder([Step])
+    /// `vault.close()`, or leaving `async with vault:` (`{via: context_manager}`): what the SDK
+    /// does with calls after it.
+    case close(JSONValue)
 
     /// The driver op this action calls, if it is an SDK call.
     public var driverOp: String? {
@@ -158,6 +164,7 @@ public enum Action: Sendable {
         case .createConnectSession: "create_connect_session"
         case .createConnectSessionForError: "create_connect_session_for_error"
         case .pollConnectSession: "poll_connect_session"
+        case .close: "close"
         case .providerFault, .revokeAtVault, .advanceClock, .revokeAtProvider, .providerData, .deleteGrant, .setClock,
              .freezeClock, .requireScopes, .concurrently, .setCallerAddress, .apiKey, .vaultFault, .clearFaults, .user, .inOrder: nil
         }
@@ -202,6 +209,7 @@ public enum Action: Sendable {
         case .createConnectSession: "create_connect_session"
         case .createConnectSessionForError: "create_connect_session_for_error"
         case .pollConnectSession: "poll_connect_session"
+        case .close: "close"
         case .user: "user"
         case .inOrder: "in_order"
         }

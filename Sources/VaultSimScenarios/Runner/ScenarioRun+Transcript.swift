@@ -37,6 +37,7 @@ extension ScenarioRun {
         if let caller = client.caller { parameters["caller"] = .string(caller) }
         if let callerType = client.callerType { parameters["caller_type"] = .string(callerType) }
         if let basePath = client.basePath { parameters["base_path"] = .string(basePath) }
+        if client.contextManager { parameters["context_manager"] = true }
         return HAR.TranscriptInfo(
             format: HAR.transcriptFormat, scenario: scenario.id, scenarioFile: Self.relative(scenario.location.file),
             sdk: sdkInfo?["sdk"]?.stringValue, sdkVersion: sdkInfo?["version"]?.stringValue, client: .object(parameters),

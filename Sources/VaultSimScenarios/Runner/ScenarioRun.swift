@@ -207,6 +207,7 @@ struct ScenarioRun {
         ]
         if let caller = client.caller { params["caller"] = .string(caller) }
         if let callerType = client.callerType { params["caller_type"] = .string(callerType) }
+        if client.contextManager { params["context_manager"] = true }
         if let environment { params["env"] = .object(environment.mapValues(JSONValue.string)) }
         do {
             switch try await driver.call("init", params: .object(params), timeout: runner.options.startTimeout) {

@@ -95,6 +95,8 @@ struct StepContext: Sendable {
                 return try await call("create_connect_session_for_error", Placeholders.substitute(params, bindings))
             case .pollConnectSession(let params):
                 return try await call("poll_connect_session", Placeholders.substitute(params, bindings), extra: Self.pollingTime(params))
+            case .close(let params):
+                return try await call("close", params)
             case .user(let plan) where plan.approval:
                 return .reply(.result(try await ApprovalUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, wait: callTimeout).run()))
             case .user(let plan):
