@@ -88,7 +88,7 @@ struct MutateCommandTests {
         #expect(again["mutants"]?.arrayValue?.map { $0["id"] } == picked.map { $0["id"] }, "the same seed picks the same mutants")
     }
 
-    /// A sample of alter-sdk 0.11.0's mutants against a few scenarios: the unmutated SDK passes
+    /// A sample of alter-sdk 0.11.0's mutants (of models.py) against a few scenarios: the unmutated SDK passes
     /// first, then each mutant is killed (by scenarios that ran) or survives, and both reports say so.
     @Test func aSampledRunReportsEveryMutant() async throws {
         _ = try await EndToEnd.pythonDriver.value
@@ -101,7 +101,8 @@ struct MutateCommandTests {
         let binary = EndToEnd.root.appendingPathComponent(".build/debug/vaultsim").path
         let result = try await Subprocess.run(
             .path(FilePath(binary)),
-            arguments: Arguments(["mutate"] + scenarios + ["--sample", "4", "--seed", "11", "--jobs", "2",
+            // models.py: a small file, so the mutants are listed quickly while other tests run.
+            arguments: Arguments(["mutate"] + scenarios + ["--files", "models.py", "--sample", "4", "--seed", "11", "--jobs", "2",
                                                           "--json", dir.appendingPathComponent("power.json").path,
                                                           "--md", dir.appendingPathComponent("power.md").path]),
             workingDirectory: FilePath(EndToEnd.root.path), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
@@ -114,7 +115,8 @@ struct MutateCommandTests {
         for entry in results {
             let outcome = entry["outcome"]?.stringValue
             #expect(outcome == "killed" || outcome == "survived")
-            #expect(entry["scenariosRun"]?.intValue == 3)
+            // A survivor passed every scenario; a mutant the SDK cannot start with stops the run at once.
+            #expect(outcome == "survived" ? entry["scenariosRun"]?.intValue == 3 : (entry["scenariosRun"]?.intValue ?? 0) >= 1)
             let killers = (entry["killedBy"]?.arrayValue ?? []).compactMap(\.stringValue)
             #expect(outcome == "survived" ? killers.isEmpty : !killers.isEmpty)
             #expect(killers.allSatisfy { killer in stems.contains { killer.hasSuffix($0) } || killer == "(the SDK did not start)" }, "\(killers)")

@@ -23,7 +23,7 @@ struct FuzzTests {
         let log = CapturedLog()
         var logger = Logger(label: "fuzz") { _ in CapturingLogHandler(log: log) }
         logger.logLevel = .trace
-        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: SharedTestServer.fixtures, logger: logger)
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: SharedTestServer.fixtures, logger: logger, providerTimeout: .seconds(60))
         let running = try await server.start()
         defer { Task { await running.stop() } }
         let vault = TestVault(server: server, sandbox: try server.createSandbox(name: "fuzz"))

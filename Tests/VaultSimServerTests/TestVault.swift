@@ -17,7 +17,10 @@ enum SharedTestServer {
     }()
 
     static let started = Task<VaultSimServer, any Error> {
-        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures)
+        // Tests seed grants while the whole test process starts on two cores (browsers, SDK
+        // venvs, the mutation tests): the vault may wait longer than its usual 10 s for a fake
+        // provider's token endpoint. No test here times a provider out through this server.
+        let server = VaultSimServer(registry: SandboxRegistry(), fixtures: fixtures, providerTimeout: .seconds(60))
         _ = try await server.start()
         return server
     }
