@@ -52,6 +52,9 @@ struct MutateCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The survivors' explanations (default: docs/suite-power-explained.yaml).", valueName: "file"))
     var explained: String?
 
+    /// How many of a mutant's failing scenarios run again to confirm the kill.
+    static let confirmations = 3
+
     /// The mutation library, in a venv of its own.
     static let toolRequirement = "mutmut==2.5.1"
 
@@ -132,10 +135,10 @@ struct MutateCommand: AsyncParsableCommand {
                 let summary = try await suite(copy)
                 var killers = summary.results.filter { $0.verdict == .failed || $0.verdict == .errored }.map(\.scenarioID)
                 if !killers.isEmpty, summary.driverStartFailure == nil {
-                    // A kill counts when it repeats: the failing scenarios run again against the
-                    // mutant, and only those that fail again killed it (a scenario that failed once
-                    // under load is not the suite noticing the edit).
-                    let again = try await suite(copy, only: Set(killers))
+                    // A kill counts when it repeats: the first failing scenarios run again against
+                    // the mutant, and only those that fail again killed it (a scenario that failed
+                    // once under load is not the suite noticing the edit).
+                    let again = try await suite(copy, only: Set(killers.prefix(Self.confirmations)))
                     killers = again.results.filter { $0.verdict == .failed || $0.verdict == .errored }.map(\.scenarioID)
                 }
                 let killed = !killers.isEmpty || summary.driverStartFailure != nil
@@ -144,20 +147,33 @@ struct MutateCommand: AsyncParsableCommand {
                                                    scenariosRun: summary.results.count, seconds: summary.duration.seconds)
                 if !killed { result.explanation = explanations.first { $0.matches(mutant.report) } }
                 results.append(result)
+                // The reports so far, after every mutant: an interrupted run keeps what it found.
+                try writeReports(results, baselineSeconds: baseline.duration.seconds, planned: list.mutants.count,
+                                 candidates: list.candidates, requirement: requirement, scenarios: scenarios.count)
                 printLine("  [\(index + 1)/\(list.mutants.count)] \(mutant.report.id) \(mutant.report.operator): "
                           + (killed ? "killed by \(result.killedBy.prefix(2).joined(separator: ", "))" : "SURVIVED  \(mutant.report.description)"))
             }
             return (baseline.duration.seconds, results)
         }
-        let command = (["vaultsim mutate"] + paths + (sdk.map { ["--sdk \($0)"] } ?? []) + (files == "client.py,models.py" ? [] : ["--files \(files)"])
-                       + (sample.map { ["--sample \($0)", "--seed \(seed)"] } ?? []) + (md.map { ["--md \($0)"] } ?? [])).joined(separator: " ")
-        let report = MutationReport(command: command, sdk: requirement, files: files.split(separator: ",").map(String.init),
-                                    candidates: list.candidates, sample: sample, seed: seed, scenarios: scenarios.count,
-                                    baselineSeconds: results.0, results: results.1)
-        try ReportOutputs.write([(md, { report.markdown() }), (json, { try report.json() })])
+        let report = try writeReports(results.1, baselineSeconds: results.0, planned: list.mutants.count, candidates: list.candidates,
+                                      requirement: requirement, scenarios: scenarios.count)
         printLine("vaultsim mutate: \(report.results.count) mutants, \(report.killed) killed, \(report.survivors.count) survived "
                   + "(\(report.equivalent) equivalent, \(report.open) open, \(report.unexplained) unexplained); kill rate "
                   + String(format: "%.1f %%", report.killRate * 100))
+    }
+
+    /// Writes the Markdown and JSON reports of the mutants run so far.
+    @discardableResult
+    private func writeReports(_ results: [MutationReport.Result], baselineSeconds: Double, planned: Int, candidates: [String: Int],
+                              requirement: String, scenarios: Int) throws -> MutationReport {
+        let command = (["vaultsim mutate"] + paths + (sdk.map { ["--sdk \($0)"] } ?? []) + (files == "client.py,models.py" ? [] : ["--files \(files)"])
+                       + (sample.map { ["--sample \($0)", "--seed \(seed)"] } ?? []) + (md.map { ["--md \($0)"] } ?? [])).joined(separator: " ")
+        var report = MutationReport(command: command, sdk: requirement, files: files.split(separator: ",").map(String.init),
+                                    candidates: candidates, sample: sample, seed: seed, scenarios: scenarios,
+                                    baselineSeconds: baselineSeconds, results: results)
+        report.planned = planned
+        try ReportOutputs.write([(md, { report.markdown() }), (json, { try report.json() })])
+        return report
     }
 
     private func loadExplanations(_ layout: ProjectLayout) throws -> [MutationReport.Explanation] {

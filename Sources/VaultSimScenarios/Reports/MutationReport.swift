@@ -93,6 +93,8 @@ public struct MutationReport: Sendable, Codable, Equatable {
     public var scenarios: Int
     public var baselineSeconds: Double
     public var results: [Result]
+    /// How many mutants the run made; more than `results` while it runs (or when it was stopped).
+    public var planned: Int?
 
     public init(command: String, sdk: String, files: [String], candidates: [String: Int], sample: Int?, seed: Int, scenarios: Int,
                 baselineSeconds: Double, results: [Result]) {
@@ -136,7 +138,8 @@ public struct MutationReport: Sendable, Codable, Equatable {
             """
         text += "| | |\n|---|---|\n"
         text += "| Mutants the operators make | \(total) |\n"
-        text += "| Mutants run | \(results.count)\(sample.map { " (a sample of \($0), seed \(seed))" } ?? "") |\n"
+        let unfinished = (planned ?? results.count) > results.count ? " of the \(planned ?? 0) made (the run stopped early; these are its results so far)" : ""
+        text += "| Mutants run | \(results.count)\(unfinished)\(sample.map { " (a sample of \($0), seed \(seed))" } ?? "") |\n"
         text += "| Killed | \(killed) |\n"
         text += "| Survived | \(survivors.count): \(equivalent) equivalent, \(open) open, \(unexplained) unexplained |\n"
         text += "| Kill rate (of the non-equivalent) | \(String(format: "%.1f", killRate * 100)) % |\n"
