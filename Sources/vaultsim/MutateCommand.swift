@@ -111,10 +111,12 @@ struct MutateCommand: AsyncParsableCommand {
             options.jobs = jobs
             options.proxy = proxy
             // The suite against one copy of the SDK package, PYTHONPATH pointing at it.
-            func suite(_ copy: URL, only: Set<String>? = nil) async throws -> RunSummary {
+            func suite(_ copy: URL, only: Set<String>? = nil, order: [Scenario]? = nil, firstKill: Bool = false) async throws -> RunSummary {
                 var command = driver
                 command.environment["PYTHONPATH"] = copy.path
-                let chosen = only.map { ids in scenarios.filter { ids.contains($0.id) } } ?? scenarios
+                let chosen = only.map { ids in scenarios.filter { ids.contains($0.id) } } ?? order ?? scenarios
+                var options = options
+                if firstKill { options.stopAfterFailures = 1 }
                 let summary = await ScenarioRunner(server: server, serverURL: serverURL, driver: command, options: options).run(chosen) { _ in }
                 if let imported = summary.results.lazy.compactMap(\.sdk).first?["sdk_path"]?.stringValue, !imported.hasPrefix(copy.path) {
                     throw UserError(message: "the driver imported the SDK from \(imported), not from the mutant's copy in \(copy.path)", code: 3)
@@ -130,9 +132,16 @@ struct MutateCommand: AsyncParsableCommand {
             printLine("vaultsim mutate: the unmutated SDK passes (\(baseline.passedCount) passed, \(baseline.skippedCount) skipped, "
                       + "\(String(format: "%.1f", baseline.duration.seconds)) s); \(list.mutants.count) mutants to run")
             var results: [MutationReport.Result] = []
+            // How many mutants each scenario killed so far: the likeliest killers run first, and a
+            // mutant's run stops at its first kill (only a survivor needs the whole suite).
+            var kills: [String: Int] = [:]
             for (index, mutant) in list.mutants.enumerated() {
                 let copy = try Self.copy(package, into: scratch.appendingPathComponent("run"), replacing: (mutant.file, mutant.path))
-                let summary = try await suite(copy)
+                let order = scenarios.enumerated().sorted { a, b in
+                    let (ka, kb) = (kills[a.element.id] ?? 0, kills[b.element.id] ?? 0)
+                    return ka != kb ? ka > kb : a.offset < b.offset
+                }.map(\.element)
+                let summary = try await suite(copy, order: order, firstKill: true)
                 var killers = summary.results.filter { $0.verdict == .failed || $0.verdict == .errored }.map(\.scenarioID)
                 if !killers.isEmpty, summary.driverStartFailure == nil {
                     // A kill counts when it repeats: the first failing scenarios run again against
@@ -142,6 +151,7 @@ struct MutateCommand: AsyncParsableCommand {
                     killers = again.results.filter { $0.verdict == .failed || $0.verdict == .errored }.map(\.scenarioID)
                 }
                 let killed = !killers.isEmpty || summary.driverStartFailure != nil
+                for killer in killers { kills[killer, default: 0] += 1 }
                 var result = MutationReport.Result(mutant: mutant.report, outcome: killed ? .killed : .survived,
                                                    killedBy: killers.isEmpty && killed ? ["(the SDK did not start)"] : killers,
                                                    scenariosRun: summary.results.count, seconds: summary.duration.seconds)

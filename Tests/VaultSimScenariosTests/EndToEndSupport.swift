@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import VaultSimCore
 import VaultSimProviders
 import VaultSimServer
@@ -19,6 +20,28 @@ enum EndToEnd {
     /// its own venv beside the pinned one.
     static let newestPythonDriver = Task<DriverCommand, any Error> {
         try await PythonDriverBootstrap(layout: layout, requirement: "alter-sdk==0.29.0").ensure(log: { print($0) })
+    }
+
+    /// The pinned driver importing a copy of its SDK, in a new folder on `PYTHONPATH`, with
+    /// `edit` applied to each of the package's files (name, text → new text). Remove the folder.
+    static func patchedDriver(_ edit: (String, String) -> String) async throws -> (driver: DriverCommand, folder: URL) {
+        var driver = try await pythonDriver.value
+        let lib = URL(fileURLWithPath: driver.executable).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib")
+        let python = try #require(try FileManager.default.contentsOfDirectory(atPath: lib.path).first { $0.hasPrefix("python") })
+        let venvSDK = lib.appendingPathComponent("\(python)/site-packages/alter_sdk")
+        let patched = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-patched-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: patched, withIntermediateDirectories: true)
+        let package = patched.appendingPathComponent("alter_sdk")
+        try FileManager.default.copyItem(at: venvSDK, to: package)
+        try? FileManager.default.removeItem(at: package.appendingPathComponent("__pycache__"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: package.path) where name.hasSuffix(".py") {
+            let file = package.appendingPathComponent(name)
+            let source = try String(contentsOf: file, encoding: .utf8)
+            let changed = edit(name, source)
+            if changed != source { try changed.write(to: file, atomically: true, encoding: .utf8) }
+        }
+        driver.environment["PYTHONPATH"] = patched.path
+        return (driver, patched)
     }
 
     static func misbehavingDriver(_ mode: String) -> DriverCommand {

@@ -266,23 +266,40 @@ struct EndToEndTests {
     }
 
     @Test func driverReportsAPatchedSDKFromPYTHONPATH() async throws {
-        var driver = try await EndToEnd.pythonDriver.value
-        let lib = URL(fileURLWithPath: driver.executable).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib")
-        let python = try #require(try FileManager.default.contentsOfDirectory(atPath: lib.path).first { $0.hasPrefix("python") })
-        let venvSDK = lib.appendingPathComponent("\(python)/site-packages/alter_sdk")
-        let patched = FileManager.default.temporaryDirectory.appendingPathComponent("vaultsim-patched-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: patched, withIntermediateDirectories: true)
+        let (driver, patched) = try await EndToEnd.patchedDriver { name, source in
+            name == "__init__.py" ? source.replacingOccurrences(of: "__version__ = \"0.11.0\"", with: "__version__ = \"0.11.0+patched\"") : source
+        }
         defer { try? FileManager.default.removeItem(at: patched) }
-        try FileManager.default.copyItem(at: venvSDK, to: patched.appendingPathComponent("alter_sdk"))
-        let initFile = patched.appendingPathComponent("alter_sdk/__init__.py")
-        let source = try String(contentsOf: initFile, encoding: .utf8)
-        try source.replacingOccurrences(of: "__version__ = \"0.11.0\"", with: "__version__ = \"0.11.0+patched\"")
-            .write(to: initFile, atomically: true, encoding: .utf8)
-        driver.environment["PYTHONPATH"] = patched.path
         let result = try await EndToEnd.run([try EndToEnd.bundled("errors/unknown-grant.yaml")], driver: driver).results[0]
         #expect(result.verdict == .passed, "\(result.failures)")
         #expect(result.sdk?["version"] == "0.11.0+patched")
         #expect(result.sdk?["sdk_path"]?.stringValue?.hasPrefix(patched.path) == true)
+    }
+
+    /// `vaultsim mutate` stops a mutant's run at its first kill: no scenario starts after a failure.
+    @Test func aRunThatStopsAfterAFailureStartsNoMoreScenarios() async throws {
+        let failing = try EndToEnd.bundled("errors/unknown-grant.yaml")   // the fake answers 200, not GrantNotFoundError
+        var options = ScenarioRunner.Options()
+        options.stopAfterFailures = 1
+        let stopped = try await EndToEnd.run([failing, failing, failing], driver: EndToEnd.misbehavingDriver("fake"), options: options)
+        #expect(stopped.results.map(\.verdict) == [.failed])
+        let whole = try await EndToEnd.run([failing, failing, failing], driver: EndToEnd.misbehavingDriver("fake"))
+        #expect(whole.results.map(\.verdict) == [.failed, .failed, .failed])
+    }
+
+    /// C4, checked on every scenario: an SDK whose calls to the vault stop declaring their JSON
+    /// body fails, even where every answer it got was right (FastAPI would not have read it as JSON).
+    @Test func anSDKThatSendsTheVaultABodyWithoutItsContentTypeFails() async throws {
+        let (driver, patched) = try await EndToEnd.patchedDriver { name, source in
+            name == "client.py" ? source.replacingOccurrences(of: ", \"Content-Type\": \"application/json\"}", with: "}") : source
+        }
+        defer { try? FileManager.default.removeItem(at: patched) }
+        let result = try await EndToEnd.run([try EndToEnd.bundled("errors/unknown-grant.yaml")], driver: driver).results[0]
+        #expect(result.verdict == .failed)
+        let wire = result.findings.filter { $0.kind == .wire }
+        #expect(wire.map(\.message) == ["wire (C4): POST /sdk/token sent a body with no Content-Type; every call to the vault with a body "
+                                         + "declares Content-Type: application/json"], "\(result.failures)")
+        #expect(result.findings.allSatisfy { $0.kind == .wire }, "only the wire rule is broken: \(result.failures)")
     }
 
     @Test func throughTheProxyTheRealSDKCallsTheRealURLsAndResultsCarryThem() async throws {

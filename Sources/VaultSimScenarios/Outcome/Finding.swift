@@ -22,6 +22,9 @@ public struct Finding: Codable, Sendable, Equatable {
         case proxy
         /// A secret the vault issued appeared where the app could see it.
         case leak
+        /// A call the SDK sent to the vault breaks the protocol's wire rules (a body that is not
+        /// declared `application/json`, C4).
+        case wire
     }
 
     public var kind: Kind

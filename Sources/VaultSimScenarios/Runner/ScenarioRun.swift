@@ -131,6 +131,7 @@ struct ScenarioRun {
             add(.fault, "fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
         }
         checkProxyWasUsed(sandbox)
+        checkVaultCallsDeclareJSON(sandbox)
         checkThen(sandbox: sandbox, hostMap: hostMap)
     }
 
@@ -359,6 +360,28 @@ struct ScenarioRun {
         if reached == 0 {
             add(.proxy, "proxy: \(answeredRequests) request(s) got an answer, but none reached VaultSim's fake providers: the driver's SDK "
                 + "does not use HTTPS_PROXY, so it called the real hosts; run it with --no-proxy")
+        }
+    }
+
+    /// C4: every call the SDK sends the vault with a body declares it `Content-Type:
+    /// application/json` (FastAPI would read a body declared otherwise as bytes, not JSON).
+    /// Reported once per route, with how many calls broke the rule.
+    private mutating func checkVaultCallsDeclareJSON(_ sandbox: Sandbox) {
+        guard let calls = try? sandbox.store.exchanges(service: "vault", caller: Exchange.Caller.sdk.rawValue) else { return }
+        var broken: [(route: String, declared: String)] = []
+        var counts: [String: Int] = [:]
+        for call in calls where !call.request.body.isEmpty {
+            let declared = call.request.headers[values: .contentType].joined(separator: ", ")
+            let media = declared.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard media != "application/json" else { continue }
+            let route = "\(call.request.method) \(call.request.path)"
+            if counts[route] == nil { broken.append((route, declared)) }
+            counts[route, default: 0] += 1
+        }
+        for (route, declared) in broken {
+            let times = counts[route] ?? 1
+            add(.wire, "wire (C4): \(route) sent a body \(times == 1 ? "" : "(\(times) calls) ")with "
+                + (declared.isEmpty ? "no Content-Type" : "Content-Type '\(declared)'") + "; every call to the vault with a body declares Content-Type: application/json")
         }
     }
 

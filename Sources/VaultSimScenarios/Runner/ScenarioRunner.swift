@@ -24,6 +24,9 @@ public struct ScenarioRunner: Sendable {
         public var proxy: ProxyEnvironment?
         /// `--record DIR`: each scenario's exchanges and driver ops as `DIR/<scenario id>.har`.
         public var recordDirectory: String?
+        /// Start no more scenarios once this many have failed or errored (the running ones
+        /// finish); nil: run them all. `vaultsim mutate` stops at a mutant's first kill.
+        public var stopAfterFailures: Int?
 
         public init() {}
     }
@@ -55,11 +58,14 @@ public struct ScenarioRunner: Sendable {
             }
             for _ in 0..<min(max(1, options.jobs), max(1, scenarios.count)) { addNext() }
             var stopped = false
+            var failures = 0
             while let (index, result) = await group.next() {
                 results[index] = result
                 // A driver that cannot start fails every scenario alike: report it once, start no more.
                 if result.driverStartFailure != nil { stopped = true }
                 if !stopped || result.driverStartFailure == nil { onResult(result) }
+                if result.verdict == .failed || result.verdict == .errored { failures += 1 }
+                if let limit = options.stopAfterFailures, failures >= limit { stopped = true }
                 if !stopped { addNext() }
             }
         }
