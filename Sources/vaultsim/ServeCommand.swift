@@ -121,6 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try server.prepare(sandbox)
             if isNew { try await DevSandbox.seed(sandbox, server: server) }
+            DevSandbox.configureIdentity(sandbox)
         } catch {
             printError("vaultsim: cannot set up the default app: \(error)")
             await running.stop()

@@ -302,6 +302,27 @@ struct EndToEndTests {
         #expect(result.findings.allSatisfy { $0.kind == .wire }, "only the wire rule is broken: \(result.failures)")
     }
 
+    /// C4, checked on every scenario: every call names the SDK in its User-Agent.
+    @Test func anSDKThatStopsNamingItselfToTheVaultFails() async throws {
+        let (driver, patched) = try await EndToEnd.patchedDriver { name, source in
+            name == "client.py" ? source.replacingOccurrences(of: "\"User-Agent\": _sdk_user_agent(),", with: "") : source
+        }
+        defer { try? FileManager.default.removeItem(at: patched) }
+        let result = try await EndToEnd.run([try EndToEnd.bundled("errors/unknown-grant.yaml")], driver: driver).results[0]
+        #expect(result.verdict == .failed)
+        #expect(result.findings.filter { $0.kind == .wire }.map(\.message)
+            == ["wire (C4): POST /sdk/token was sent with User-Agent 'python-httpx/\(try Self.httpxVersion(driver))'; every call to the vault "
+                + "names the SDK as User-Agent: alter-sdk-python/0.11.0"], "\(result.failures)")
+    }
+
+    static func httpxVersion(_ driver: DriverCommand) throws -> String {
+        let lib = URL(fileURLWithPath: driver.executable).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("lib")
+        let python = try #require(try FileManager.default.contentsOfDirectory(atPath: lib.path).first { $0.hasPrefix("python") })
+        let site = lib.appendingPathComponent("\(python)/site-packages")
+        let info = try #require(try FileManager.default.contentsOfDirectory(atPath: site.path).first { $0.hasPrefix("httpx-") && $0.hasSuffix(".dist-info") })
+        return String(info.dropFirst("httpx-".count).dropLast(".dist-info".count))
+    }
+
     @Test func throughTheProxyTheRealSDKCallsTheRealURLsAndResultsCarryThem() async throws {
         let scenario = try EndToEnd.bundled("google/calendar-list-events-query-params.yaml")
         let result = try await EndToEnd.run([scenario], driver: try await EndToEnd.pythonDriver.value, proxy: true).results[0]

@@ -47,6 +47,7 @@ struct ServeCommandTests {
         }
         let (welcome, appOutput, appErrors, serveErrors) = result.closureResult
         #expect(welcome.contains("export ALTER_API_KEY=alter_key_"), "serve's stderr: \(serveErrors)")
+        #expect(welcome.contains("Sign-in: vault.authenticate() opens the identity provider's page in a browser; sign in as alice"))
         #expect(appOutput.contains("2026-12-03T14:00:00+01:00: Quarterly review"), "app stderr: \(appErrors)")
         #expect(appOutput.hasSuffix("Alice (work)\n"))
         #expect(result.terminationStatus == .exited(0), "serve's stderr: \(serveErrors)")

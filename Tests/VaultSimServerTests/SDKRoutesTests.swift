@@ -164,12 +164,6 @@ struct SDKRoutesTests {
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/sandboxes/s/hosts/www.googleapis.com/sdk/x") == nil)
         #expect(BasePathResponder<RouterResponder<BasicRequestContext>>.strippingPrefix("/_vaultsim/sdk/x") == nil)
     }
-
-    @Test func authSessionIsNotSimulatedYetAndSaysSo() async throws {
-        let (status, json, _) = try await post("/sdk/auth/session", "{}")
-        #expect(status == 501)
-        #expect(json["detail"]?["error"] == "not_simulated")
-    }
 }
 
 /// `serve` logs a refused key by its first characters, so a developer can tell a key of another

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import platform
+import shlex
 import sys
 
 import alter_sdk
@@ -43,7 +44,8 @@ OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revo
        "proxy_request": "proxy_request", "await_approval": "await_approval",
        "get_approval_status": "get_approval_status",
        "create_connect_session_for_error": "create_connect_session_for_error",
-       "poll_connect_session": "poll_connect_session"}
+       "poll_connect_session": "poll_connect_session", "authenticate": "authenticate",
+       "verify_user_token": "verify_user_token"}
 # The keyword arguments each op passes on when the scenario gives them, per generation.
 REQUEST_ARGS = ("grant_id", "provider", "account", "json", "extra_headers", "query_params", "path_params", "reason", "context")
 LIST_GRANTS_ARGS = {"AlterVault": ("provider_id", "limit", "offset"),
@@ -58,6 +60,10 @@ def capabilities():
 
 
 LINE_LIMIT = 16 * 1024 * 1024
+
+# No real browser ever opens from a driver: the SDK's webbrowser.open() (authenticate(), and
+# connect(open_browser=True)) runs this stand-in, which only says on stderr what it was given.
+os.environ["BROWSER"] = "sh -c " + shlex.quote('echo "vaultsim browser stand-in: open $0" >&2') + " %s"
 
 
 class ProtocolError(Exception):
@@ -195,7 +201,11 @@ class Driver:
             else:
                 os.environ[str(name)] = str(value)
         os.environ["ALTER_BASE_URL"] = base_url
-        self.vault = CLIENT_CLASS(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))
+        kwargs = pick(params, ("caller", "caller_type", "timeout"))
+        if "user_token" in params:
+            token = params["user_token"]
+            kwargs["user_token_getter"] = lambda: token
+        self.vault = CLIENT_CLASS(api_key=api_key, **kwargs)
         if params.get("context_manager") is True:
             # `async with AlterVault(...) as vault:` — the ops use what __aenter__ gave.
             self.vault = await self.vault.__aenter__()
@@ -301,6 +311,17 @@ class Driver:
         kwargs = pick(params, ("providers", "timeout", "poll_interval", "grant_policy"))
         results = await self.client().connect(open_browser=False, **kwargs)
         return [r.model_dump(mode="json") for r in results]
+
+    async def op_authenticate(self, params):
+        # The SDK opens auth_url with webbrowser (the stand-in above) and polls every 2 s.
+        result = await self.client().authenticate(**pick(params, ("timeout",)))
+        return json_safe(result.model_dump(mode="json") if hasattr(result, "model_dump") else vars(result))
+
+    async def op_verify_user_token(self, params):
+        token = params.get("token")
+        if not isinstance(token, str):
+            raise ProtocolError("verify_user_token needs token, a string")
+        return await self.client().verify_user_token(token)
 
     async def op_close(self, params):
         # `via: context_manager` leaves `async with vault:` (__aexit__) instead of calling close().

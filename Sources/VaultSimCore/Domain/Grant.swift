@@ -36,6 +36,9 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
     /// grant shows `scope_mismatch` until the user authorizes it again.
     public var scopeMismatchReportedAt: Date?
     public var reportedMissingScopesJSON: String?
+    /// The person the grant belongs to, as the app's identity provider names them (`sub`): what
+    /// identity mode (`provider=` with a user token) resolves a grant by. Nil: nobody's.
+    public var userSub: String?
 
     public init(id: String = SecretGenerator.uuid(), kind: Kind, providerID: String, status: Status = .active,
                 accountIdentifier: String? = nil, accountDisplayName: String? = nil, scopes: [String] = [],
@@ -74,6 +77,7 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
         case lastUsedAt = "last_used_at"
         case scopeMismatchReportedAt = "scope_mismatch_reported_at"
         case reportedMissingScopesJSON = "reported_missing_scopes"
+        case userSub = "user_sub"
     }
 
     /// The grant as `then.grants` shows it.
@@ -85,6 +89,7 @@ public struct Grant: Codable, Sendable, Equatable, FetchableRecord, PersistableR
             "created_at": .string(createdAt.rfc3339), "expires_at": s(expiresAt?.rfc3339), "revoke_reason": s(revokeReason),
             "scope_mismatch_reported_at": s(scopeMismatchReportedAt?.rfc3339),
             "reported_missing_scopes": reportedMissingScopesJSON.map { .array(JSONValue.list(fromText: $0).map(JSONValue.string)) } ?? .null,
+            "user_sub": s(userSub),
         ]
     }
 }

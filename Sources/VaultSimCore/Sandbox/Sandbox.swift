@@ -24,6 +24,8 @@ public final class Sandbox: Sendable {
     public let vaultFaults = FaultBook()
     /// Calls waiting for a person's decision (human-in-the-loop approvals), in memory.
     public let approvals = ApprovalBook()
+    /// The app's identity provider and the sign-ins `authenticate()` started, in memory.
+    public let identity = IdentityBook()
     /// Credential refreshes in flight, one per grant.
     public let refreshes = SingleFlight<VaultCredential>()
     private let behaviourState = Mutex(VaultBehaviour())

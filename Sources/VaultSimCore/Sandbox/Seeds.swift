@@ -12,6 +12,8 @@ public struct GrantSeed: Codable, Sendable, Equatable {
     public var ttl: Int?
     /// Policies of this grant alone (the app's apply too).
     public var policies: [AccessPolicy] = []
+    /// The `sub` of the person the grant belongs to at the app's identity provider (identity mode).
+    public var userSub: String?
 
     /// The longest `tokenLifetime` accepted (ten years), so no date leaves the store's range.
     public static let maxTokenLifetime = 10 * 365 * 86400
@@ -31,6 +33,7 @@ public struct GrantSeed: Codable, Sendable, Equatable {
         case displayName = "display_name"
         case tokenLifetime = "token_lifetime"
         case ttl, policies
+        case userSub = "user_sub"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,6 +46,7 @@ public struct GrantSeed: Codable, Sendable, Equatable {
         tokenLifetime = try c.decodeIfPresent(Int.self, forKey: .tokenLifetime)
         ttl = try c.decodeIfPresent(Int.self, forKey: .ttl)
         policies = try c.decodeIfPresent([AccessPolicy].self, forKey: .policies) ?? []
+        userSub = try c.decodeIfPresent(String.self, forKey: .userSub)
     }
 }
 

@@ -234,6 +234,9 @@ extension VaultStore {
         migrator.registerMigration("v9: the origin of the page that opened a Connect session in a popup") { db in
             try db.alter(table: "connect_sessions") { t in t.add(column: "popup_origin", .text) }
         }
+        migrator.registerMigration("v10: the person a grant belongs to, for identity mode") { db in
+            try db.alter(table: "grants") { t in t.add(column: "user_sub", .text) }
+        }
         return migrator
     }
 }

@@ -121,6 +121,27 @@ extension VaultStore {
         }
     }
 
+    /// Records whose grant it is (identity mode resolves grants by the user's `sub`).
+    public func setOwner(_ userSub: String?, grantID: String) throws -> Grant? {
+        try writer.write { db in
+            guard var grant = try Grant.fetchOne(db, key: grantID) else { return nil }
+            grant.userSub = userSub
+            try grant.update(db)
+            return grant
+        }
+    }
+
+    /// The grants of `providerID` that belong to the person `userSub`, newest first (every
+    /// status: the token endpoint answers a revoked or expired one with its own error).
+    public func grants(ofUser userSub: String, providerID: String, account: String?) throws -> [Grant] {
+        try flushJournal()
+        return try writer.read { db in
+            var request = Grant.filter(Column("user_sub") == userSub).filter(Column("provider_id") == providerID)
+            if let account { request = request.filter(Column("account_identifier") == account) }
+            return try request.order(Column.rowID.desc).fetchAll(db)
+        }
+    }
+
     /// Marks the grant revoked at the vault. Returns the updated grant.
     public func revoke(grantID: String, reason: String?, at date: Date) throws -> Grant? {
         // A deleted grant stays deleted (it answers 410, not 403).

@@ -8,15 +8,25 @@ import VaultSimServer
 /// internal API, and the banner that says what to export so the app's code runs unchanged.
 public enum DevSandbox {
     /// Seeds a new sandbox.
+    /// The OAuth grants belong to `identityUser`, so identity mode finds them once she signs in.
     public static func seed(_ sandbox: Sandbox, server: VaultSimServer) async throws {
-        _ = try await server.seed(grant: GrantSeed(
-            provider: "google", account: "alice@example.com", displayName: "Alice (work)",
-            scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]), in: sandbox)
-        _ = try await server.seed(grant: GrantSeed(provider: "slack", account: "alice", scopes: ["chat:write", "channels:read"]), in: sandbox)
-        _ = try await server.seed(grant: GrantSeed(provider: "github", account: "alice", scopes: ["repo", "read:user"]), in: sandbox)
+        var seeds = [GrantSeed(provider: "google", account: "alice@example.com", displayName: "Alice (work)",
+                               scopes: ["https://www.googleapis.com/auth/calendar", "https://www.googleapis.com/auth/gmail.readonly"]),
+                     GrantSeed(provider: "slack", account: "alice", scopes: ["chat:write", "channels:read"]),
+                     GrantSeed(provider: "github", account: "alice", scopes: ["repo", "read:user"])]
+        for index in seeds.indices { seeds[index].userSub = identityUser.sub }
+        for seed in seeds { _ = try await server.seed(grant: seed, in: sandbox) }
         for type in CredentialType.allCases {
             _ = try server.seed(secret: SecretSeed(type: type), in: sandbox)
         }
+    }
+
+    /// The person the dev sandbox's identity provider knows (in memory, so given at every start).
+    public static let identityUser = IdentityUser(name: "alice", sub: "user-alice", email: "alice@example.com", displayName: "Alice")
+
+    /// Gives the sandbox its identity provider, so `authenticate()` and identity mode work.
+    public static func configureIdentity(_ sandbox: Sandbox) {
+        sandbox.identity.configure(users: [identityUser])
     }
 
     /// The lines to paste into the app's shell, in order.
@@ -62,6 +72,8 @@ public enum DevSandbox {
             ? "\nConnect: every new session is approved at once as the first account of each provider (--auto-consent).\n"
             : "\nConnect: vault.connect() and create_connect_session() give a connect_url; open it in a browser and press Allow.\n"
                 + "  On a machine without a browser, run `vaultsim serve --auto-consent` to approve sessions automatically.\n"
+        text += "Sign-in: vault.authenticate() opens the identity provider's page in a browser; sign in as alice "
+            + "(sub \(identityUser.sub)).\n"
         text += widget(serverURL: serverURL, proxy: proxy, folder: widgetFolder)
         let map = HostMap(serverURL: serverURL, sandboxID: sandbox.id)
         text += proxy == nil

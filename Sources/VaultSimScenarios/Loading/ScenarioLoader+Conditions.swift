@@ -4,6 +4,19 @@ import VaultSimCore
 /// The conditions a scenario puts on the world: the virtual clock, the vault's behaviour and
 /// faults, access policies, and provider faults.
 extension ScenarioLoader {
+    /// `requires: {sdk: ">=0.12"}`: the SDK versions the scenario applies to.
+    static func parseRequires(_ node: YAMLNode) throws(ScenarioLoadError) -> SDKVersionRange? {
+        var reader = try MappingReader(node, context: "requires")
+        let text = try reader.string("sdk")
+        try reader.rejectUnknownKeys(allowed: ["sdk"])
+        guard let text else { return nil }
+        switch SDKVersionRange.parse(text) {
+        case .success(let range): return range
+        case .failure(let error):
+            throw ScenarioLoadError(node.location, "requires.sdk: \(error.message) (write a range such as \">=0.12\" or \">=0.12, <0.22\")")
+        }
+    }
+
     /// A list of access policies: `{name, type: time_window, time_zone, days, hours}`,
     /// `{name, type: ip_allowlist, cidrs}`, `{name, type: rate_limit, requests, per}` or
     /// `{name, type: require_approval, expires_in}`.

@@ -101,6 +101,7 @@ public enum ScenarioLoader {
         for provider in ProviderCatalog.all where provider.kind == .oauth { bindings.insert("connected.\(provider.id)") }
         for grant in given.grants { bindings.insert("grants.\(grant.name)") }
         for secret in given.secrets { bindings.insert("secrets.\(secret.name)") }
+        bindings.formUnion(identityBindings(given))
 
         var steps: [Step] = []
         var stepsParsed = true
@@ -113,6 +114,9 @@ public enum ScenarioLoader {
         }
         let parser = StepParser(bindings: bindings, grantNames: Set(given.grants.map(\.name) + given.secrets.map(\.name)),
                                 grantsByName: Dictionary(given.grants.map { ($0.name, $0.seed.provider) }, uniquingKeysWith: { a, _ in a }))
+        if let token = given.client.userToken {
+            part(sink) { () throws(ScenarioLoadError) in try parser.validatePlaceholders(in: .string(token), at: givenNode?.location ?? root.location) }
+        }
         for (index, node) in (stepsNode ?? []).enumerated() {
             if let step = part(sink, { () throws(ScenarioLoadError) in try parser.parse(node, index: index) }) {
                 steps.append(step)
@@ -130,19 +134,6 @@ public enum ScenarioLoader {
     }
 
     static let topLevelKeys = ["vaultsim", "id", "title", "tags", "covers", "requires", "given", "steps", "then"]
-
-    /// `requires: {sdk: ">=0.12"}`: the SDK versions the scenario applies to.
-    static func parseRequires(_ node: YAMLNode) throws(ScenarioLoadError) -> SDKVersionRange? {
-        var reader = try MappingReader(node, context: "requires")
-        let text = try reader.string("sdk")
-        try reader.rejectUnknownKeys(allowed: ["sdk"])
-        guard let text else { return nil }
-        switch SDKVersionRange.parse(text) {
-        case .success(let range): return range
-        case .failure(let error):
-            throw ScenarioLoadError(node.location, "requires.sdk: \(error.message) (write a range such as \">=0.12\" or \">=0.12, <0.22\")")
-        }
-    }
 
     // MARK: given
 
@@ -231,7 +222,9 @@ public enum ScenarioLoader {
         if let clock = reader.node("clock") { given.clock = try parseClock(clock) }
         if let policies = reader.node("policies") { given.policies = try parsePolicies(policies, context: "given.policies") }
         if let vault = reader.node("vault") { (given.behaviour, given.vaultFaults) = try parseBehaviour(vault) }
-        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers", "clock", "vault", "policies"])
+        if let identity = reader.node("identity") { given.identity = try parseIdentity(identity) }
+        try resolveGrantOwners(&given, node)
+        try reader.rejectUnknownKeys(allowed: ["client", "grants", "secrets", "providers", "clock", "vault", "policies", "identity"])
         return given
     }
 
@@ -268,7 +261,8 @@ public enum ScenarioLoader {
             client.address = address
         }
         if let node = reader.node("context_manager") { client.contextManager = try MappingReader.flag(node, "given.client.context_manager") }
-        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path", "address", "context_manager"])
+        client.userToken = try reader.string("user_token")
+        try reader.rejectUnknownKeys(allowed: ["caller", "caller_type", "api_key", "vault", "timeout", "base_path", "address", "context_manager", "user_token"])
         return client
     }
 
@@ -304,7 +298,8 @@ public enum ScenarioLoader {
             }
             seed.tokenLifetime = Int(lifetime)
         }
-        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime", "ttl", "policies"])
+        seed.userSub = try reader.string("user")   // a name of given.identity.users until parseGiven resolves it
+        try reader.rejectUnknownKeys(allowed: ["provider", "account", "display_name", "scopes", "status", "token_lifetime", "ttl", "policies", "user"])
         return seed
     }
 

@@ -109,14 +109,26 @@ extension StepParser {
             guard [.approve, .deny, .ignore, .open].contains(plan.action) else {
                 throw ScenarioLoadError(approvalNode.location, "\(context): an approval takes action approve, deny or ignore (open the page and leave)")
             }
-            for key in ["session", "provider", "account", "scopes", "duration", "linger", "finish"] where r.node(key) != nil {
-                throw ScenarioLoadError(approvalNode.location, "\(context): '\(key)' is for Connect sessions, not approvals")
+            for key in ["session", "provider", "account", "scopes", "duration", "linger", "finish", "sign_in"] where r.node(key) != nil {
+                throw ScenarioLoadError(approvalNode.location, "\(context): '\(key)' is for Connect sessions or sign-ins, not approvals")
+            }
+        } else if let signInNode = r.node("sign_in") {
+            let text = try MappingReader.string(signInNode, "\(context).sign_in")
+            guard let choice = UserPlan.SessionChoice(rawValue: text) else {
+                throw ScenarioLoadError(signInNode.location, "\(context).sign_in must be new or latest (the sign-in authenticate() opened)")
+            }
+            plan.signIn = choice
+            guard [.approve, .deny, .open].contains(plan.action) else {
+                throw ScenarioLoadError(signInNode.location, "\(context): a sign-in takes action approve (sign in), deny (Cancel) or open (look and leave)")
+            }
+            for key in ["session", "provider", "scopes", "duration", "linger", "finish", "reason"] where r.node(key) != nil {
+                throw ScenarioLoadError(signInNode.location, "\(context): '\(key)' is for Connect sessions, not sign-ins (account names who signs in)")
             }
         } else if plan.action == .ignore {
             throw ScenarioLoadError(node.location, "\(context): action ignore is for approvals (approval: latest); a Connect session is left with abandon")
         }
         plan.reason = try r.string("reason")
-        try r.rejectUnknownKeys(allowed: ["session", "action", "provider", "account", "scopes", "duration", "linger", "finish", "approval", "reason"])
+        try r.rejectUnknownKeys(allowed: ["session", "action", "provider", "account", "scopes", "duration", "linger", "finish", "approval", "reason", "sign_in"])
         return plan
     }
 

@@ -12,7 +12,8 @@ struct StepParser {
     static let actions = ["request", "proxy_request", "await_approval", "get_approval_status", "list_grants", "revoke_grant", "provider_fault", "revoke_at_vault", "advance_clock",
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
                           "concurrently", "set_caller_address", "api_key", "vault_fault", "clear_faults", "connect", "create_connect_session",
-                          "create_connect_session_for_error", "poll_connect_session", "user", "in_order", "close"]
+                          "create_connect_session_for_error", "poll_connect_session", "user", "in_order", "close", "authenticate",
+                          "verify_user_token"]
 
     /// Parses the step at `path` (`steps[3]`, or `steps[3].concurrently[1]` for an inner step).
     func parse(_ node: YAMLNode, index: Int, path: String? = nil) throws(ScenarioLoadError) -> Step {
@@ -137,6 +138,8 @@ struct StepParser {
             action = .concurrently(inner)
         case "api_key": action = .apiKey(try ScenarioLoader.parseAPIKeyState(body, context: context))
         case "connect": action = .connect(try connectParams(body, context: context))
+        case "authenticate": action = .authenticate(try authenticateParams(body, context: context))
+        case "verify_user_token": action = .verifyUserToken(try verifyTokenParams(body, context: context))
         case "create_connect_session": action = .createConnectSession(try sessionParams(body, context: context))
         case "create_connect_session_for_error": action = .createConnectSessionForError(try sessionParams(body, context: context, forError: true))
         case "poll_connect_session": action = .pollConnectSession(try pollParams(body, context: context))

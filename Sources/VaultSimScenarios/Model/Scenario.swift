@@ -48,6 +48,16 @@ public struct Given: Sendable {
     public var policies: [AccessPolicy] = []
     /// Faults of the vault's own endpoints.
     public var vaultFaults: [ProviderFault] = []
+    /// The app's identity provider and the people it knows (nil: the app has none).
+    public var identity: IdentitySetup?
+}
+
+/// `given.identity`: the app has an identity provider (IdP) that knows these people; each gets a
+/// valid user token at the start (`${identity.NAME.token}`), and `authenticate()` signs one in.
+public struct IdentitySetup: Sendable, Equatable {
+    public var users: [IdentityUser] = []
+    /// How long a user token is valid, in seconds of the sandbox clock.
+    public var tokenLifetime: Double = IdentityBook.defaultTokenLifetime
 }
 
 public struct ClockSetup: Sendable, Equatable {
@@ -80,6 +90,9 @@ public struct ClientSetup: Sendable {
     /// The client is used as `async with AlterVault(...) as vault:` (the driver enters it and
     /// uses what `__aenter__` returns), and left at the end or by a `close` step.
     public var contextManager = false
+    /// The user token the client's `user_token_getter` returns (placeholders allowed, such as
+    /// `${identity.alice.token}`); nil: no getter.
+    public var userToken: String?
 }
 
 /// One step: an SDK call (judged against `expect`) or a condition put on the world.
@@ -135,6 +148,10 @@ public enum Action: Sendable {
     case vaultFault(ProviderFault)
     /// The faults of a provider (or `vault`, or all when nil) stop answering.
     case clearFaults(String?)
+    /// `vault.authenticate(timeout=)`: signs a person in at the app's identity provider.
+    case authenticate(JSONValue)
+    /// `vault.verify_user_token(token)`: the token's `sub`, or null.
+    case verifyUserToken(JSONValue)
     /// `vault.connect(...)`: creates a Connect session and polls it until it ends.
     case connect(JSONValue)
     /// `vault.create_connect_session(...)`.
@@ -160,6 +177,8 @@ public enum Action: Sendable {
         case .approvalStatus: "get_approval_status"
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
+        case .authenticate: "authenticate"
+        case .verifyUserToken: "verify_user_token"
         case .connect: "connect"
         case .createConnectSession: "create_connect_session"
         case .createConnectSessionForError: "create_connect_session_for_error"
@@ -205,6 +224,8 @@ public enum Action: Sendable {
         case .apiKey: "api_key"
         case .vaultFault: "vault_fault"
         case .clearFaults: "clear_faults"
+        case .authenticate: "authenticate"
+        case .verifyUserToken: "verify_user_token"
         case .connect: "connect"
         case .createConnectSession: "create_connect_session"
         case .createConnectSessionForError: "create_connect_session_for_error"
@@ -243,6 +264,9 @@ public struct UserPlan: Sendable, Equatable {
     public var approval = false
     /// The reason the user gives when denying an approval.
     public var reason: String?
+    /// `sign_in: new|latest`: the user signs in at the app's identity provider (the sign-in
+    /// `authenticate()` opened) instead of a Connect session; `account` names who.
+    public var signIn: SessionChoice?
 
     public init() {}
 }

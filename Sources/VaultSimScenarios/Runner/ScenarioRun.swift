@@ -131,7 +131,7 @@ struct ScenarioRun {
             add(.fault, "fault (\(fault.origin ?? "control API")): \(fault.summary) was to fire \(declared) but fired \(fired) time\(fired == 1 ? "" : "s"); the call it was meant to break never happened")
         }
         checkProxyWasUsed(sandbox)
-        checkVaultCallsDeclareJSON(sandbox)
+        checkVaultCallsFollowC4(sandbox)
         checkThen(sandbox: sandbox, hostMap: hostMap)
     }
 
@@ -193,6 +193,13 @@ struct ScenarioRun {
         for provider in scenario.given.unconfiguredProviders {
             try sandbox.store.save(providerConfig: ProviderConfig(providerID: provider, clientID: nil, clientSecret: nil, isConfigured: false))
         }
+        if let identity = scenario.given.identity {
+            sandbox.identity.configure(users: identity.users, tokenLifetime: identity.tokenLifetime)
+            for user in identity.users {
+                bindings["identity.\(user.name).token"] = server.userToken(for: user, in: sandbox)
+                bindings["identity.\(user.name).sub"] = user.sub
+            }
+        }
     }
 
     /// Sends `init` (with the scenario's `environment` for a reused driver); false when the scenario cannot go on.
@@ -209,6 +216,7 @@ struct ScenarioRun {
         if let caller = client.caller { params["caller"] = .string(caller) }
         if let callerType = client.callerType { params["caller_type"] = .string(callerType) }
         if client.contextManager { params["context_manager"] = true }
+        if let token = client.userToken { params["user_token"] = .string(Placeholders.substitute(.string(token), bindings).stringValue ?? token) }
         if let environment { params["env"] = .object(environment.mapValues(JSONValue.string)) }
         do {
             switch try await driver.call("init", params: .object(params), timeout: runner.options.startTimeout) {
@@ -360,28 +368,6 @@ struct ScenarioRun {
         if reached == 0 {
             add(.proxy, "proxy: \(answeredRequests) request(s) got an answer, but none reached VaultSim's fake providers: the driver's SDK "
                 + "does not use HTTPS_PROXY, so it called the real hosts; run it with --no-proxy")
-        }
-    }
-
-    /// C4: every call the SDK sends the vault with a body declares it `Content-Type:
-    /// application/json` (FastAPI would read a body declared otherwise as bytes, not JSON).
-    /// Reported once per route, with how many calls broke the rule.
-    private mutating func checkVaultCallsDeclareJSON(_ sandbox: Sandbox) {
-        guard let calls = try? sandbox.store.exchanges(service: "vault", caller: Exchange.Caller.sdk.rawValue) else { return }
-        var broken: [(route: String, declared: String)] = []
-        var counts: [String: Int] = [:]
-        for call in calls where !call.request.body.isEmpty {
-            let declared = call.request.headers[values: .contentType].joined(separator: ", ")
-            let media = declared.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            guard media != "application/json" else { continue }
-            let route = "\(call.request.method) \(call.request.path)"
-            if counts[route] == nil { broken.append((route, declared)) }
-            counts[route, default: 0] += 1
-        }
-        for (route, declared) in broken {
-            let times = counts[route] ?? 1
-            add(.wire, "wire (C4): \(route) sent a body \(times == 1 ? "" : "(\(times) calls) ")with "
-                + (declared.isEmpty ? "no Content-Type" : "Content-Type '\(declared)'") + "; every call to the vault with a body declares Content-Type: application/json")
         }
     }
 

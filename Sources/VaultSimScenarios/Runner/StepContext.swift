@@ -95,6 +95,14 @@ struct StepContext: Sendable {
                 return try await call("create_connect_session_for_error", Placeholders.substitute(params, bindings))
             case .pollConnectSession(let params):
                 return try await call("poll_connect_session", Placeholders.substitute(params, bindings), extra: Self.pollingTime(params))
+            case .authenticate(let params):
+                // The SDK polls every 2 s until its timeout (default 300 s).
+                let seconds = min(max(params["timeout"]?.numberValue ?? 300, 0), 3600) + 2
+                return try await call("authenticate", params, extra: .milliseconds(Int(seconds * 1000)))
+            case .verifyUserToken(let params):
+                return try await call("verify_user_token", Placeholders.substitute(params, bindings))
+            case .user(let plan) where plan.signIn != nil:
+                return .reply(.result(try await SignInUser(plan: plan, sandbox: sandbox, serverURL: runner.serverURL, opened: opened, wait: callTimeout).run()))
             case .close(let params):
                 return try await call("close", params)
             case .user(let plan) where plan.approval:

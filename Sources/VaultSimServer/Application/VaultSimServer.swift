@@ -62,6 +62,7 @@ public struct VaultSimServer: Sendable {
         ConnectPages(server: self).add(to: router)
         ConnectWidgetRoutes(server: self).add(to: router)
         ApprovalPages(server: self).add(to: router)
+        IdentityPages(server: self).add(to: router)
         ProviderRoutes(registry: registry, directory: directory).add(to: router)
         ControlRoutes(server: self).add(to: router)
     }

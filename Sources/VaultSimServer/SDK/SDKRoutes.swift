@@ -7,10 +7,6 @@ import VaultSimCore
 struct SDKRoutes: Sendable {
     let gateway: SDKGateway
 
-    /// Endpoints the SDK has that VaultSim does not simulate yet; they answer 501 with a clear
-    /// message rather than a 404, which the SDK would report as `GrantNotFoundError`.
-    static let notSimulated = ["/sdk/auth/session", "/sdk/auth/poll", "/sdk/auth/verify-token"]
-
     func add<Context: RequestContext>(to router: Router<Context>) {
         router.post("/sdk/token") { request, context in
             await gateway.handle(request, context: context, endpoint: TokenEndpoint.handle)
@@ -45,12 +41,14 @@ struct SDKRoutes: Sendable {
         router.post("/sdk/oauth/connect/session/poll") { request, context in
             await gateway.handle(request, context: context, endpoint: ConnectEndpoint.poll)
         }
-        for path in Self.notSimulated {
-            router.post(RouterPath(path)) { request, context in
-                await gateway.handle(request, context: context) { _ in
-                    throw VaultError(status: 501, code: "not_simulated", message: "VaultSim does not simulate \(path) yet")
-                }
-            }
+        router.post("/sdk/auth/session") { request, context in
+            await gateway.handle(request, context: context, endpoint: AuthEndpoint.session)
+        }
+        router.post("/sdk/auth/poll") { request, context in
+            await gateway.handle(request, context: context, endpoint: AuthEndpoint.poll)
+        }
+        router.post("/sdk/auth/verify-token") { request, context in
+            await gateway.handle(request, context: context, endpoint: AuthEndpoint.verifyToken)
         }
     }
 }

@@ -14,7 +14,7 @@ enum TokenEndpoint {
         let method = try request.optionalString("method")
         let url = try request.optionalString("url")
         let reason = try body.optionalString("reason")
-        let grantID = try body.optionalString("grant_id")
+        var grantID = try body.optionalString("grant_id")
         let sandbox = call.sandbox
 
         func record(_ outcome: String, providerID: String? = nil, touch: Bool = false) throws {
@@ -25,13 +25,11 @@ enum TokenEndpoint {
         }
 
         do {
-            guard let grantID else {
-                if body["provider_id"] != nil {
-                    throw VaultError(status: 501, code: "not_simulated",
-                                     message: "Identity mode (provider= with a user token) is not simulated yet; pass grant_id")
-                }
-                throw VaultError(status: 422, code: "invalid_body", message: "Field 'grant_id' is required")
+            if grantID == nil, let providerID = try body.optionalString("provider_id") {
+                grantID = try resolve(providerID: providerID, userToken: try body.optionalString("user_token"),
+                                      account: try body.optionalString("account"), sandbox: sandbox)
             }
+            guard let grantID else { throw VaultError(status: 422, code: "invalid_body", message: "Field 'grant_id' is required") }
             let (grant, response, refreshed) = try await tokenResponse(grantID: grantID, call: call)
             try record(refreshed ? "refreshed" : "issued", providerID: grant.providerID, touch: true)
             return (200, response)
@@ -39,6 +37,29 @@ enum TokenEndpoint {
             try record(error.code)
             throw error
         }
+    }
+
+    /// Identity mode: the grant of `providerID` that belongs to the person the user token names
+    /// (the newest, when they have several and `account` does not choose).
+    static func resolve(providerID: String, userToken: String?, account: String?, sandbox: Sandbox) throws -> String {
+        guard sandbox.identity.isConfigured else {
+            throw VaultError(status: 400, code: "idp_not_configured",
+                             message: "Identity mode needs an identity provider, and this app has none (a scenario gives it one with given.identity)")
+        }
+        guard let userToken, !userToken.isEmpty else {
+            throw VaultError(status: 401, code: "invalid_user_token", message: "Identity mode needs a user_token")
+        }
+        let sub: String
+        switch AuthEndpoint.verify(userToken, in: sandbox) {
+        case .success(let verified): sub = verified
+        case .failure(let refusal): throw VaultError(status: 401, code: "invalid_user_token", message: "Invalid user token: \(refusal)")
+        }
+        guard let grant = try sandbox.store.grants(ofUser: sub, providerID: providerID, account: account).first else {
+            throw VaultError(status: 404, code: "grant_not_found",
+                             message: "No \(providerID) grant belongs to this user\(account.map { " for the account '\($0)'" } ?? "")",
+                             details: ["provider_id": .string(providerID)])
+        }
+        return grant.id
     }
 
     /// Which credential of the grant this is (the App generation reports it back with a provider 401):

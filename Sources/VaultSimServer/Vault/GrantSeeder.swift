@@ -67,6 +67,9 @@ extension VaultSimServer {
                 providerID: seed.provider, code: code.code, codeVerifier: verifier,
                 expiresAt: seed.ttl.map { sandbox.clock.now.addingTimeInterval(TimeInterval($0)) })
             for policy in seed.policies { try sandbox.store.add(policy: policy, grantID: grant.id) }
+            if let sub = seed.userSub, try sandbox.store.setOwner(sub, grantID: grant.id) == nil {
+                throw VaultError.badRequest("the grant just made is gone", code: "invalid_seed")
+            }
             if seed.status != .active {
                 return try sandbox.store.setStatus(seed.status, grantID: grant.id, reason: "seeded as \(seed.status.rawValue)",
                                                    at: sandbox.clock.now) ?? grant
