@@ -168,7 +168,7 @@ struct MutateCommand: AsyncParsableCommand {
         let report = try writeReports(results.1, baselineSeconds: results.0, planned: list.mutants.count, candidates: list.candidates,
                                       requirement: requirement, scenarios: scenarios.count)
         printLine("vaultsim mutate: \(report.results.count) mutants, \(report.killed) killed, \(report.survivors.count) survived "
-                  + "(\(report.equivalent) equivalent, \(report.open) open, \(report.unexplained) unexplained); kill rate "
+                  + "(\(report.equivalent) equivalent, \(report.open) open, \(report.unreached) unreached, \(report.unexplained) unexplained); kill rate "
                   + String(format: "%.1f %%", report.killRate * 100))
     }
 
@@ -195,7 +195,7 @@ struct MutateCommand: AsyncParsableCommand {
         do {
             return try MutationReport.Explanation.load(yaml: String(contentsOfFile: path, encoding: .utf8))
         } catch {
-            throw UserError.badInput("\(path) is not a list of {file, original, mutated, kind: equivalent|open, reason}: \(error)")
+            throw UserError.badInput("\(path) is not a list of {file, original, mutated, kind: equivalent|open|unreached, reason}: \(error)")
         }
     }
 

@@ -223,4 +223,22 @@ struct ScenarioLoaderTests {
         #expect(errors.contains { $0.location.file.hasSuffix("broken.yml") })
         #expect(errors.contains { $0.message == "no such file or folder" })
     }
+
+    /// What the SDK must refuse itself is passed as written: a URL of another scheme, and
+    /// context values that are not strings.
+    @Test func aURLOfAnotherSchemeAndRawContextValuesPassAsWritten() throws {
+        let text = """
+            vaultsim: 1
+            steps:
+              - request: {method: get, url: "ftp://files.example.com/a.pdf", grant_id: g, context_values: {attempt: 3, ok: true, none: null}}
+            """
+        let scenario = try ScenarioLoader.parse(text, file: "raw.yaml", defaultID: "raw")
+        guard case .request(let params) = scenario.steps[0].action else { Issue.record("not a request"); return }
+        #expect(params["url"] == "ftp://files.example.com/a.pdf")
+        #expect(params["context"] == ["attempt": .number(3), "ok": true, "none": .null])
+        let both = error(text.replacingOccurrences(of: "grant_id: g,", with: "grant_id: g, context: {a: b},"))
+        #expect(both?.message.contains("context_values must be a mapping, and not beside context") == true)
+        let unknownHost = error(text.replacingOccurrences(of: "ftp://files.example.com", with: "https://files.example.com"))
+        #expect(unknownHost?.message.contains("no fake provider serves 'https://files.example.com/a.pdf'") == true)
+    }
 }

@@ -45,7 +45,9 @@ OPS = {"request": "request", "list_grants": "list_grants", "revoke_grant": "revo
        "get_approval_status": "get_approval_status",
        "create_connect_session_for_error": "create_connect_session_for_error",
        "poll_connect_session": "poll_connect_session", "authenticate": "authenticate",
-       "verify_user_token": "verify_user_token"}
+       "verify_user_token": "verify_user_token", "construct_client": "__init__",
+       # The MCP integration's helpers (alter_sdk.mcp calls them; AlterVault generation).
+       "create_auth_session_raw": "_create_auth_session_raw", "poll_auth_session_raw": "_poll_auth_session_raw"}
 # The keyword arguments each op passes on when the scenario gives them, per generation.
 REQUEST_ARGS = ("grant_id", "provider", "account", "json", "extra_headers", "query_params", "path_params", "reason", "context")
 LIST_GRANTS_ARGS = {"AlterVault": ("provider_id", "limit", "offset"),
@@ -316,6 +318,33 @@ class Driver:
         # The SDK opens auth_url with webbrowser (the stand-in above) and polls every 2 s.
         result = await self.client().authenticate(**pick(params, ("timeout",)))
         return json_safe(result.model_dump(mode="json") if hasattr(result, "model_dump") else vars(result))
+
+    async def op_construct_client(self, params):
+        # Another client, made with this base URL (ALTER_BASE_URL, as the SDK reads it) and key,
+        # then closed: what the constructor refuses is the SDK's error reply.
+        base_url, api_key = params.get("base_url"), params.get("api_key")
+        if not isinstance(base_url, str) or not isinstance(api_key, str):
+            raise ProtocolError("construct_client needs base_url and api_key, strings")
+        saved = os.environ.get("ALTER_BASE_URL")
+        os.environ["ALTER_BASE_URL"] = base_url
+        try:
+            client = CLIENT_CLASS(api_key=api_key, **pick(params, ("caller", "caller_type", "timeout")))
+        finally:
+            if saved is None:
+                os.environ.pop("ALTER_BASE_URL", None)
+            else:
+                os.environ["ALTER_BASE_URL"] = saved
+        await client.close()
+        return {"constructed": True}
+
+    async def op_create_auth_session_raw(self, params):
+        return json_safe(await self.client()._create_auth_session_raw())
+
+    async def op_poll_auth_session_raw(self, params):
+        token = params.get("session_token")
+        if not isinstance(token, str):
+            raise ProtocolError("poll_auth_session_raw needs session_token, a string")
+        return json_safe(await self.client()._poll_auth_session_raw(token))
 
     async def op_verify_user_token(self, params):
         token = params.get("token")

@@ -79,6 +79,31 @@ extension StepParser {
         return .object(params)
     }
 
+    /// `construct_client: {base_url, api_key}`: strings passed as written (empty allowed);
+    /// `api_key` defaults to the sandbox's key, `base_url` to the vault's address.
+    func constructParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+        var params: JSONObject = [:]
+        if case .scalar(.null) = node.value { return .object(params) }
+        var r = try MappingReader(node, context: context)
+        for key in ["base_url", "api_key"] {
+            if let valueNode = r.node(key) { params[key] = .string(try MappingReader.string(valueNode, "\(context).\(key)")) }
+        }
+        try r.rejectUnknownKeys(allowed: ["base_url", "api_key"])
+        try validatePlaceholders(in: .object(params), at: node.location)
+        return .object(params)
+    }
+
+    /// `poll_auth_session_raw: {session_token}` (default: the newest sign-in's).
+    func pollRawParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {
+        var params: JSONObject = [:]
+        if case .scalar(.null) = node.value { return .object(params) }
+        var r = try MappingReader(node, context: context)
+        if let token = try r.string("session_token") { params["session_token"] = .string(token) }
+        try r.rejectUnknownKeys(allowed: ["session_token"])
+        try validatePlaceholders(in: .object(params), at: node.location)
+        return .object(params)
+    }
+
     /// `verify_user_token: {token}` (a string, placeholders allowed; empty and blank are allowed:
     /// the SDK answers those itself).
     func verifyTokenParams(_ node: YAMLNode, context: String) throws(ScenarioLoadError) -> JSONValue {

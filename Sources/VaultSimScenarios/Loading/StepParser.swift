@@ -13,7 +13,7 @@ struct StepParser {
                           "revoke_at_provider", "provider_data", "delete_grant", "set_clock", "freeze_clock", "require_scopes",
                           "concurrently", "set_caller_address", "api_key", "vault_fault", "clear_faults", "connect", "create_connect_session",
                           "create_connect_session_for_error", "poll_connect_session", "user", "in_order", "close", "authenticate",
-                          "verify_user_token"]
+                          "verify_user_token", "construct_client", "create_auth_session_raw", "poll_auth_session_raw"]
 
     /// Parses the step at `path` (`steps[3]`, or `steps[3].concurrently[1]` for an inner step).
     func parse(_ node: YAMLNode, index: Int, path: String? = nil) throws(ScenarioLoadError) -> Step {
@@ -140,6 +140,17 @@ struct StepParser {
         case "connect": action = .connect(try connectParams(body, context: context))
         case "authenticate": action = .authenticate(try authenticateParams(body, context: context))
         case "verify_user_token": action = .verifyUserToken(try verifyTokenParams(body, context: context))
+        case "construct_client": action = .constructClient(try constructParams(body, context: context))
+        case "create_auth_session_raw":
+            var empty = false
+            switch body.value {
+            case .scalar(.null): empty = true
+            case .mapping(let pairs): empty = pairs.isEmpty
+            default: break
+            }
+            guard empty else { throw ScenarioLoadError(body.location, "\(context) takes nothing: write create_auth_session_raw: {}") }
+            action = .createAuthSessionRaw
+        case "poll_auth_session_raw": action = .pollAuthSessionRaw(try pollRawParams(body, context: context))
         case "create_connect_session": action = .createConnectSession(try sessionParams(body, context: context))
         case "create_connect_session_for_error": action = .createConnectSessionForError(try sessionParams(body, context: context, forError: true))
         case "poll_connect_session": action = .pollConnectSession(try pollParams(body, context: context))
@@ -226,7 +237,10 @@ struct StepParser {
         params["method"] = .string(try r.requiredString("method").uppercased())
         let urlNode = try r.required("url")
         let url = try MappingReader.string(urlNode, "\(context).url")
-        do { _ = try HostMap.provider(forRealURL: url) } catch { throw ScenarioLoadError(urlNode.location, "\(context).url: \(error)") }
+        // A URL of another scheme is passed as written: the SDK must refuse it before any call.
+        if HostMap.isWebURL(url) {
+            do { _ = try HostMap.provider(forRealURL: url) } catch { throw ScenarioLoadError(urlNode.location, "\(context).url: \(error)") }
+        }
         params["url"] = .string(url)
         try grantID(&r, context: context, into: &params)
         if let provider = try r.string("provider") { params["provider"] = .string(provider) }
@@ -239,9 +253,16 @@ struct StepParser {
         for key in ["extra_headers", "query_params", "path_params", "context"] {
             if let map = try r.stringMap(key) { params[key] = .object(map) }
         }
+        if let values = r.node("context_values") {
+            // The SDK's own validation of context values: passed as written, numbers and null included.
+            guard case .mapping = values.value, params["context"] == nil else {
+                throw ScenarioLoadError(values.location, "\(context).context_values must be a mapping, and not beside context")
+            }
+            params["context"] = values.json
+        }
         if let reason = try r.string("reason") { params["reason"] = .string(reason) }
         try r.rejectUnknownKeys(allowed: ["method", "url", "grant", "grant_id", "provider", "account", "json", "body",
-                                          "extra_headers", "query_params", "path_params", "reason", "context"])
+                                          "extra_headers", "query_params", "path_params", "reason", "context", "context_values"])
         try validatePlaceholders(in: .object(params), at: node.location)
         return .object(params)
     }

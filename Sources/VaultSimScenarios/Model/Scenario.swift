@@ -150,6 +150,13 @@ public enum Action: Sendable {
     case clearFaults(String?)
     /// `vault.authenticate(timeout=)`: signs a person in at the app's identity provider.
     case authenticate(JSONValue)
+    /// Makes another client with this base URL and API key and closes it: what the SDK's
+    /// constructor refuses (`{base_url, api_key}`; the scenario's client stays as it is).
+    case constructClient(JSONValue)
+    /// The MCP integration's single-shot helpers (`_create_auth_session_raw()`,
+    /// `_poll_auth_session_raw(session_token)`), which `alter_sdk.mcp` calls.
+    case createAuthSessionRaw
+    case pollAuthSessionRaw(JSONValue)
     /// `vault.verify_user_token(token)`: the token's `sub`, or null.
     case verifyUserToken(JSONValue)
     /// `vault.connect(...)`: creates a Connect session and polls it until it ends.
@@ -178,6 +185,9 @@ public enum Action: Sendable {
         case .listGrants: "list_grants"
         case .revokeGrant: "revoke_grant"
         case .authenticate: "authenticate"
+        case .constructClient: "construct_client"
+        case .createAuthSessionRaw: "create_auth_session_raw"
+        case .pollAuthSessionRaw: "poll_auth_session_raw"
         case .verifyUserToken: "verify_user_token"
         case .connect: "connect"
         case .createConnectSession: "create_connect_session"
@@ -225,6 +235,9 @@ public enum Action: Sendable {
         case .vaultFault: "vault_fault"
         case .clearFaults: "clear_faults"
         case .authenticate: "authenticate"
+        case .constructClient: "construct_client"
+        case .createAuthSessionRaw: "create_auth_session_raw"
+        case .pollAuthSessionRaw: "poll_auth_session_raw"
         case .verifyUserToken: "verify_user_token"
         case .connect: "connect"
         case .createConnectSession: "create_connect_session"

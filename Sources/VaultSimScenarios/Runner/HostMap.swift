@@ -8,6 +8,12 @@ import VaultSimProviders
 /// provider. This is the `--no-proxy` fallback: by default the intercepting proxy takes the
 /// real URLs as they are, and nothing is mapped.
 public struct HostMap: Sendable {
+    /// Whether a URL is `http://` or `https://` (any case): only those are mapped or served.
+    public static func isWebURL(_ url: String) -> Bool {
+        let lower = url.lowercased()
+        return lower.hasPrefix("http://") || lower.hasPrefix("https://")
+    }
+
     public struct UnknownHost: Error, CustomStringConvertible {
         public var url: String
         public var description: String {

@@ -29,7 +29,9 @@ struct StepContext: Sendable {
             case .request(let params):
                 var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
                 // Without the proxy, real URLs are rewritten to the gateway (and mapped back in results).
-                if runner.options.proxy == nil, let url = resolved["url"]?.stringValue { resolved["url"] = .string(try hostMap.fakeURL(for: url)) }
+                if runner.options.proxy == nil, let url = resolved["url"]?.stringValue, HostMap.isWebURL(url) {
+                    resolved["url"] = .string(try hostMap.fakeURL(for: url))
+                }
                 return try await call("request", .object(resolved))
             case .proxyRequest(let params):
                 // The vault makes the call, at the real URL, with or without the proxy.
@@ -99,6 +101,22 @@ struct StepContext: Sendable {
                 // The SDK polls every 2 s until its timeout (default 300 s).
                 let seconds = min(max(params["timeout"]?.numberValue ?? 300, 0), 3600) + 2
                 return try await call("authenticate", params, extra: .milliseconds(Int(seconds * 1000)))
+            case .constructClient(let params):
+                var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
+                if resolved["api_key"] == nil { resolved["api_key"] = .string(sandbox.apiKey) }
+                if resolved["base_url"] == nil { resolved["base_url"] = .string(runner.serverURL) }
+                return try await call("construct_client", .object(resolved))
+            case .createAuthSessionRaw:
+                return try await call("create_auth_session_raw", [:])
+            case .pollAuthSessionRaw(let params):
+                var resolved = Placeholders.substitute(params, bindings).objectValue ?? [:]
+                if resolved["session_token"] == nil {
+                    guard let newest = sandbox.identity.sessions.last else {
+                        throw ScenarioStepError(message: "no sign-in to poll: create_auth_session_raw or authenticate opens one (or give session_token)")
+                    }
+                    resolved["session_token"] = .string(newest.sessionToken)
+                }
+                return try await call("poll_auth_session_raw", .object(resolved))
             case .verifyUserToken(let params):
                 return try await call("verify_user_token", Placeholders.substitute(params, bindings))
             case .user(let plan) where plan.signIn != nil:
