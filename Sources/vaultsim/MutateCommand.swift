@@ -52,6 +52,12 @@ struct MutateCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The survivors' explanations (default: docs/suite-power-explained.yaml).", valueName: "file"))
     var explained: String?
 
+    @Option(name: .long, help: ArgumentHelp("Run nothing: render the reports again from an earlier run's JSON, with the explanations as they are now.", valueName: "file"))
+    var from: String?
+
+    @Flag(name: .long, help: "With --from: run that run's survivors again against the suite as it is now (same SDK, files, sample and seed) and keep its other results.")
+    var rerunSurvivors = false
+
     /// How many of a mutant's failing scenarios run again to confirm the kill.
     static let confirmations = 3
 
@@ -60,6 +66,7 @@ struct MutateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let sample { guard sample >= 1 else { throw ValidationError("--sample must be at least 1") } }
+        if rerunSurvivors, from == nil { throw ValidationError("--rerun-survivors runs the survivors of an earlier run: give its JSON with --from") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard (0...999_999_999).contains(seed) else { throw ValidationError("--seed must be 0–999999999") }
         if let sdk, sdk.wholeMatch(of: /alter-sdk==[0-9A-Za-z.+\-]+/) == nil {
@@ -80,6 +87,17 @@ struct MutateCommand: AsyncParsableCommand {
         let layout: ProjectLayout
         do { layout = try ProjectLayout.locate() } catch { throw UserError.badInput("\(error)") }
         let explanations = try loadExplanations(layout)
+        var earlier: MutationReport?
+        if let from {
+            let report = try Self.readReport(from)
+            guard rerunSurvivors else { return try rerender(report, path: from, explanations: explanations) }
+            earlier = report
+        }
+        // A rerun makes the earlier run's mutants: its files, sample and seed.
+        let files = earlier.map { $0.files.joined(separator: ",") } ?? self.files
+        let seed = earlier?.seed ?? self.seed
+        var sample = self.sample
+        if let earlier { sample = earlier.sample }
         let (scenarios, errors) = ScenarioLoader.load(paths: paths.isEmpty ? [layout.scenarios.path] : paths)
         if !errors.isEmpty {
             for error in errors { printError("\(error)") }
@@ -103,7 +121,17 @@ struct MutateCommand: AsyncParsableCommand {
                                                        "--files", files, "--out", scratch.appendingPathComponent("mutants").path,
                                                        "--seed", "\(seed)"] + (sample.map { ["--sample", "\($0)"] } ?? []))
         printLine("vaultsim mutate: \(generated)")
-        let list = try Self.mutants(scratch.appendingPathComponent("mutants/mutants.json"))
+        var list = try Self.mutants(scratch.appendingPathComponent("mutants/mutants.json"))
+        if let earlier {
+            guard earlier.sdk == requirement else { throw UserError.badInput("\(from ?? "") is a run of \(earlier.sdk), not of \(requirement): give --sdk \(earlier.sdk)") }
+            let survivors = Dictionary(earlier.survivors.map { ($0.mutant.id, $0.mutant) }, uniquingKeysWith: { a, _ in a })
+            list.mutants = list.mutants.filter { survivors[$0.id] != nil }
+            let changed = list.mutants.filter { survivors[$0.id].map { [$0.original, $0.mutated] } != [$0.original, $0.mutated] }.map(\.id)
+            guard list.mutants.count == survivors.count, changed.isEmpty else {
+                throw UserError.badInput("the survivors of \(from ?? "") are not the mutants this SDK and mutants.py make now "
+                                         + "(\(changed.isEmpty ? "\(survivors.count - list.mutants.count) not made" : "changed: " + changed.joined(separator: ", "))); run the whole sample again")
+            }
+        }
 
         let session = SuiteSession(layout: layout, driver: driver, jobs: jobs)
         let results = try await session.withServer { server, serverURL, proxy -> (Double, [MutationReport.Result]) in
@@ -158,28 +186,59 @@ struct MutateCommand: AsyncParsableCommand {
                 if !killed { result.explanation = explanations.first { $0.matches(mutant.report) } }
                 results.append(result)
                 // The reports so far, after every mutant: an interrupted run keeps what it found.
-                try writeReports(results, baselineSeconds: baseline.duration.seconds, planned: list.mutants.count,
-                                 candidates: list.candidates, requirement: requirement, scenarios: scenarios.count)
+                try writeReports(Self.merge(results, into: earlier), baselineSeconds: baseline.duration.seconds,
+                                 planned: earlier?.results.count ?? list.mutants.count, candidates: list.candidates, requirement: requirement,
+                                 scenarios: scenarios.count, earlier: earlier)
                 printLine("  [\(index + 1)/\(list.mutants.count)] \(mutant.report.id) \(mutant.report.operator): "
                           + (killed ? "killed by \(result.killedBy.prefix(2).joined(separator: ", "))" : "SURVIVED  \(mutant.report.description)"))
             }
             return (baseline.duration.seconds, results)
         }
-        let report = try writeReports(results.1, baselineSeconds: results.0, planned: list.mutants.count, candidates: list.candidates,
-                                      requirement: requirement, scenarios: scenarios.count)
+        let report = try writeReports(Self.merge(results.1, into: earlier), baselineSeconds: results.0,
+                                      planned: earlier?.results.count ?? list.mutants.count, candidates: list.candidates,
+                                      requirement: requirement, scenarios: scenarios.count, earlier: earlier)
         printLine("vaultsim mutate: \(report.results.count) mutants, \(report.killed) killed, \(report.survivors.count) survived "
                   + "(\(report.equivalent) equivalent, \(report.open) open, \(report.unreached) unreached, \(report.unexplained) unexplained); kill rate "
                   + String(format: "%.1f %%", report.killRate * 100))
     }
 
+    static func readReport(_ path: String) throws -> MutationReport {
+        do {
+            return try JSONDecoder().decode(MutationReport.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw UserError.badInput("\(path) is not the JSON report of a vaultsim mutate run: \(error)")
+        }
+    }
+
+    /// The earlier run's results with those run again put in their place.
+    static func merge(_ fresh: [MutationReport.Result], into earlier: MutationReport?) -> [MutationReport.Result] {
+        guard let earlier else { return fresh }
+        let byID = Dictionary(fresh.map { ($0.mutant.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return earlier.results.map { byID[$0.mutant.id] ?? $0 }
+    }
+
+    /// `--from`: an earlier run's results, explained again and rendered; nothing runs.
+    private func rerender(_ earlier: MutationReport, path: String, explanations: [MutationReport.Explanation]) throws {
+        guard md != nil || json != nil else { throw UserError.badInput("--from renders reports: give --md or --json") }
+        var report = earlier.explained(by: explanations)
+        report.command = "\(earlier.command)` (explained again by `vaultsim mutate --from \(path)\(md.map { " --md \($0)" } ?? "")"
+        try ReportOutputs.write([(md, { report.markdown() }), (json, { try report.json() })])
+        printLine("vaultsim mutate: \(report.results.count) mutants from \(path), \(report.killed) killed, \(report.survivors.count) survived "
+                  + "(\(report.equivalent) equivalent, \(report.open) open, \(report.unreached) unreached, \(report.unexplained) unexplained); "
+                  + "kill rate " + String(format: "%.1f %%", report.killRate * 100))
+    }
+
     /// Writes the Markdown and JSON reports of the mutants run so far.
     @discardableResult
     private func writeReports(_ results: [MutationReport.Result], baselineSeconds: Double, planned: Int, candidates: [String: Int],
-                              requirement: String, scenarios: Int) throws -> MutationReport {
-        let command = (["vaultsim mutate"] + paths + (sdk.map { ["--sdk \($0)"] } ?? []) + (files == "client.py,models.py" ? [] : ["--files \(files)"])
+                              requirement: String, scenarios: Int, earlier: MutationReport? = nil) throws -> MutationReport {
+        var command = (["vaultsim mutate"] + paths + (sdk.map { ["--sdk \($0)"] } ?? []) + (files == "client.py,models.py" ? [] : ["--files \(files)"])
                        + (sample.map { ["--sample \($0)", "--seed \(seed)"] } ?? []) + (md.map { ["--md \($0)"] } ?? [])).joined(separator: " ")
-        var report = MutationReport(command: command, sdk: requirement, files: files.split(separator: ",").map(String.init),
-                                    candidates: candidates, sample: sample, seed: seed, scenarios: scenarios,
+        if let earlier {
+            command = "\(earlier.command)`, its survivors run again by `\(command) --from \(from ?? "") --rerun-survivors"
+        }
+        var report = MutationReport(command: command, sdk: requirement, files: earlier?.files ?? files.split(separator: ",").map(String.init),
+                                    candidates: candidates, sample: earlier?.sample ?? sample, seed: earlier?.seed ?? seed, scenarios: scenarios,
                                     baselineSeconds: baselineSeconds, results: results)
         report.planned = planned
         try ReportOutputs.write([(md, { report.markdown() }), (json, { try report.json() })])

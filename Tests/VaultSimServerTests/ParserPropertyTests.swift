@@ -59,6 +59,18 @@ struct ProviderParserPropertyTests {
             _ = GoogleCalendar.parseDate(text)
         }
     }
+
+    /// A user token is read from the app's caller: whatever text comes, a sub or a refusal.
+    @Test func userTokenVerificationIsTotal() async {
+        let key = "alter_key_" + String(repeating: "k", count: 40)
+        await propertyCheck(count: 2000, input: Hostile.nearMiss, Hostile.nearMiss) { a, b in
+            for text in [a, "\(a).\(b)", "\(a).\(b).\(a)", "eyJhbGciOiJIUzI1NiJ9.\(a).\(b)"] {
+                if case .success = UserToken.verify(text, issuer: "i", audience: "a", apiKey: key, at: Date()) {
+                    Issue.record("'\(text)' verified as a user token")
+                }
+            }
+        }
+    }
 }
 
 /// The entry points a lone `=` once crashed the whole server through (an index out of range in
@@ -136,6 +148,9 @@ struct FramingTests {
         let id = vault.sandbox.id
         let connect = ConnectService(credentials: vault.server.credentials(vault.sandbox))
         let session = try connect.create(.init()).token
+        vault.sandbox.identity.configure(users: [IdentityUser(name: "alice", sub: "user-alice")])
+        let signIn = String(VaultSimServer.signInURL(vault.sandbox.identity.open(at: vault.sandbox.clock.now), sandbox: vault.sandbox,
+                                                     serverURL: vault.server.address.baseURL).dropFirst(vault.server.address.baseURL.count))
         // The hosted page's Continue leads to Google's consent page.
         let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
         let started = try await vault.server.application(host: "127.0.0.1", port: 0).test(.router) { client in
@@ -150,6 +165,7 @@ struct FramingTests {
             ("Google consent page", consent),
             ("a provider's refusal page", "/sandboxes/\(id)/hosts/github.com/login/oauth/authorize"),
             ("the vault's callback page", "/connect/callback?state=nope"),
+            ("the identity provider's sign-in page", signIn),
         ]
         for (name, uri) in pages {
             let (_, _, headers) = try await vault.send(.get, uri, headers: [.accept: "text/html"])

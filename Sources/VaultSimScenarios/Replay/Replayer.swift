@@ -99,6 +99,8 @@ public struct Replayer: Sendable {
         ]
         if let caller = client["caller"] { params["caller"] = caller }
         if let callerType = client["caller_type"] { params["caller_type"] = callerType }
+        if let token = client["user_token"] { params["user_token"] = token }
+        if client["context_manager"] == true { params["context_manager"] = true }
         if let proxy = options.proxy { params["env"] = .object(proxy.environment(sandboxID: sandbox.id).mapValues(JSONValue.string)) }
         do {
             switch try await process.call("init", params: .object(params), timeout: options.startTimeout) {

@@ -65,17 +65,21 @@ public struct MutationReport: Sendable, Codable, Equatable {
         public var file: String
         public var original: String
         public var mutated: String
+        /// The line, when the same edit of the same text means different things in different
+        /// places (a message repeated in several methods); nil: any line.
+        public var line: Int?
 
-        public init(kind: Kind, reason: String, file: String, original: String, mutated: String) {
+        public init(kind: Kind, reason: String, file: String, original: String, mutated: String, line: Int? = nil) {
             self.kind = kind
             self.reason = reason
             self.file = file
             self.original = original
             self.mutated = mutated
+            self.line = line
         }
 
         public func matches(_ mutant: Mutant) -> Bool {
-            file == mutant.file && original == mutant.original && mutated == mutant.mutated
+            file == mutant.file && original == mutant.original && mutated == mutant.mutated && (line == nil || line == mutant.line)
         }
 
         /// The explanations file: a YAML list of `{file, original, mutated, kind, reason}`.
@@ -172,6 +176,16 @@ public struct MutationReport: Sendable, Codable, Equatable {
             text += "| \(result.mutant.id) | \(result.mutant.operator) | \(result.mutant.file):\(result.mutant.line) | `\(edit.prefix(90))` | \(result.killedBy.prefix(3).joined(separator: ", "))\(result.killedBy.count > 3 ? ", …" : "") | \(result.scenariosRun) |\n"
         }
         return text
+    }
+
+    /// The same results with the survivors explained by `explanations` (the first that matches
+    /// each), as a later `--from` run renders them.
+    public func explained(by explanations: [Explanation]) -> MutationReport {
+        var report = self
+        for index in report.results.indices where report.results[index].outcome == .survived {
+            report.results[index].explanation = explanations.first { $0.matches(report.results[index].mutant) }
+        }
+        return report
     }
 
     public func json() throws -> String {

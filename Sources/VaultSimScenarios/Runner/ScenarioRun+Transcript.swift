@@ -38,6 +38,8 @@ extension ScenarioRun {
         if let callerType = client.callerType { parameters["caller_type"] = .string(callerType) }
         if let basePath = client.basePath { parameters["base_path"] = .string(basePath) }
         if client.contextManager { parameters["context_manager"] = true }
+        // The getter's token as the client had it (replay answers from the recording, so it is not checked again).
+        if let token = client.userToken { parameters["user_token"] = .string(Placeholders.substitute(.string(token), bindings).stringValue ?? token) }
         return HAR.TranscriptInfo(
             format: HAR.transcriptFormat, scenario: scenario.id, scenarioFile: Self.relative(scenario.location.file),
             sdk: sdkInfo?["sdk"]?.stringValue, sdkVersion: sdkInfo?["version"]?.stringValue, client: .object(parameters),
