@@ -29,23 +29,10 @@ struct ApprovalPages: Sendable {
     }
 
     private func page(_ request: Request, _ context: some RequestContext, form: Bool) async -> Response {
-        let sandboxID = context.parameters.get("sandbox") ?? ""
-        guard let sandbox = server.registry.sandbox(id: sandboxID) else {
-            return ConnectPages.errorPage(404, "No such sandbox", "VaultSim has no sandbox '\(sandboxID)' (it may have been deleted).").httpResponse
-        }
-        var bytes = Data()
-        if form {
-            do {
-                bytes = try await ConnectPages.formBody(request)
-            } catch {
-                return ConnectPages.errorPage(413, "The decision could not be read", "\(error)").httpResponse
-            }
-        }
         let id = context.parameters.get("approval") ?? ""
-        let urlToken = QueryString.decode(request.uri.query ?? "")["token"]
-        return await ConnectPages.recorded(request, body: bytes, in: sandbox) { exchange in
-            let fields = QueryString.decode(exchange.body)
-            guard let approval = sandbox.approvals.approval(id: id), let token = fields["token"] ?? urlToken,
+        return await ConnectPages.sandboxPage(request, context, registry: server.registry, form: form,
+                                              unreadable: "The decision could not be read") { sandbox, fields, query in
+            guard let approval = sandbox.approvals.approval(id: id), let token = fields["token"] ?? query["token"],
                   HMACVerifier.constantTimeEqual(token, approval.pageToken) else {
                 return ConnectPages.errorPage(404, "No such request", "This approval link is not valid: check that it was copied whole.")
             }

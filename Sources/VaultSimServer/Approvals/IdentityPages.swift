@@ -36,22 +36,9 @@ struct IdentityPages: Sendable {
     }
 
     private func page(_ request: Request, _ context: some RequestContext, form: Bool) async -> Response {
-        let sandboxID = context.parameters.get("sandbox") ?? ""
-        guard let sandbox = server.registry.sandbox(id: sandboxID) else {
-            return ConnectPages.errorPage(404, "No such sandbox", "VaultSim has no sandbox '\(sandboxID)' (it may have been deleted).").httpResponse
-        }
-        var bytes = Data()
-        if form {
-            do {
-                bytes = try await ConnectPages.formBody(request)
-            } catch {
-                return ConnectPages.errorPage(413, "The sign-in could not be read", "\(error)").httpResponse
-            }
-        }
-        let urlToken = QueryString.decode(request.uri.query ?? "")["page"]
-        return await ConnectPages.recorded(request, body: bytes, in: sandbox) { exchange in
-            let fields = QueryString.decode(exchange.body)
-            guard let token = fields["page"] ?? urlToken, let session = sandbox.identity.session(pageToken: token) else {
+        await ConnectPages.sandboxPage(request, context, registry: server.registry, form: form,
+                                       unreadable: "The sign-in could not be read") { sandbox, fields, query in
+            guard let token = fields["page"] ?? query["page"], let session = sandbox.identity.session(pageToken: token) else {
                 return ConnectPages.errorPage(404, "No such sign-in", "This sign-in link is not valid: check that it was copied whole.")
             }
             guard form else { return show(session, sandbox: sandbox) }

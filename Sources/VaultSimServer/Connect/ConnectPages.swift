@@ -226,6 +226,30 @@ struct ConnectPages: Sendable {
             + rest[hostEnd...]
     }
 
+    /// A person's page of one sandbox (an approval, a sign-in): the sandbox named in the path (404
+    /// when it is gone), the form of a POST (refused over its limits, with `unreadable` as the
+    /// title), then `handler` inside the interception chain (`recorded`), given the sandbox, the
+    /// form's fields and the URL's query fields.
+    static func sandboxPage(_ request: Request, _ context: some RequestContext, registry: SandboxRegistry, form: Bool, unreadable: String,
+                            _ handler: @escaping @Sendable (Sandbox, _ fields: [String: String], _ query: [String: String]) async -> Exchange.Response) async -> Response {
+        let sandboxID = context.parameters.get("sandbox") ?? ""
+        guard let sandbox = registry.sandbox(id: sandboxID) else {
+            return errorPage(404, "No such sandbox", "VaultSim has no sandbox '\(sandboxID)' (it may have been deleted).").httpResponse
+        }
+        var bytes = Data()
+        if form {
+            do {
+                bytes = try await formBody(request)
+            } catch {
+                return errorPage(413, unreadable, "\(error)").httpResponse
+            }
+        }
+        let query = QueryString.decode(request.uri.query ?? "")
+        return await recorded(request, body: bytes, in: sandbox) { exchange in
+            await handler(sandbox, QueryString.decode(exchange.body), query)
+        }
+    }
+
     /// A form's bytes, refused over 64 KiB or over the codec's limits.
     static func formBody(_ request: Request) async throws -> Data {
         let buffer = try await request.body.collect(upTo: 64 << 10)
